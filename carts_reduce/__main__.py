@@ -1,0 +1,3 @@
+from carts_reduce.cli import main
+
+main()

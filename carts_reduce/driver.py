@@ -1,0 +1,315 @@
+"""The async reduction driver.
+
+Passes propose candidates in order; up to ``jobs`` of them are tested at
+once; the first interesting candidate *in pass order* wins and the tests
+still running are cancelled, so the result is the same for any ``jobs``.
+Verdicts are cached by content hash; the best candidate so far is written
+atomically after every improvement, with the driver's position in the pass
+schedule, so that a stopped run can resume where it was.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from carts_reduce.outcome import Outcome
+from carts_reduce.passes.base import Pass
+from carts_reduce.runner import run_test
+from carts_reduce.signature import Signature
+from carts_reduce.tool import Tool
+
+
+def digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def sort_key(text: str) -> tuple[int, str]:
+    """Shortlex: fewer bytes first, then lexicographic, so "smaller" is total."""
+    return len(text.encode("utf-8", "surrogateescape")), text
+
+
+class NotInteresting(Exception):
+    """The original input does not show the failure (or not reliably)."""
+
+
+@dataclass
+class Position:
+    """Where the driver is in the schedule: enough to resume."""
+
+    phase: int = 0
+    pass_index: int = 0
+    cursor: Any = None
+    changed: bool = False
+
+
+@dataclass
+class Stats:
+    tests_run: int = 0
+    cache_hits: int = 0
+    skipped_not_smaller: int = 0
+    precheck_rejected: int = 0
+    runs_interesting: int = 0
+    passes_helped: dict[str, int] = field(default_factory=dict)
+    current_pass: str = ""
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+
+@dataclass
+class Settings:
+    jobs: int = 1
+    timeout: float = 10.0
+    json_log: Path | None = None
+    repeat: int = 1  # runs per candidate
+    min_hits: int = 1  # interesting runs needed out of ``repeat``
+    verify: int = 3
+
+
+class Reducer:
+    def __init__(
+        self,
+        original: str,
+        tool: Tool,
+        predicate,
+        phases: list[list[Pass]],
+        settings: Settings,
+        on_improve: Callable[[str, Position], None] | None = None,
+        on_progress: Callable[[Reducer], None] | None = None,
+        on_other_failure: Callable[[Signature, str], None] | None = None,
+    ):
+        self.original = original
+        self.best = original
+        self.tool = tool
+        self.predicate = predicate
+        self.phases = phases
+        self.settings = settings
+        self.on_improve = on_improve or (lambda text, position: None)
+        self.on_progress = on_progress or (lambda reducer: None)
+        self.on_other_failure = on_other_failure
+        self.cache: dict[str, bool] = {}
+        self.stats = Stats()
+        self.position = Position()
+        self.history: list[str] = [original]
+        self.target: Signature | None = None
+        self.original_outcome: Outcome | None = None
+        self.on_verdict: Callable[[str, bool], None] = lambda key, verdict: None
+        self.on_position: Callable[[Position], None] = lambda position: None
+        # Runs of the same text that disagreed, and runs repeated: the flake rate.
+        self.disagreements = 0
+        self.repeated_runs = 0
+        self._steps = predicate.adjust(tool.steps(), tool.expand)
+        self._log = open(settings.json_log, "a") if settings.json_log else None
+
+    def close(self) -> None:
+        if self._log:
+            self._log.close()
+            self._log = None
+
+    # -- testing ---------------------------------------------------------
+
+    async def run_once(self, text: str, label: str = "") -> tuple[bool, Outcome]:
+        """Run one test of ``text`` and judge it; the only path to the runner."""
+        spec = self.tool.spec(text, self._steps, self.settings.timeout)
+        outcome = await run_test(spec)
+        self.stats.tests_run += 1
+        precheck = outcome.step("precheck")
+        if precheck is not None and precheck.failed:
+            self.stats.precheck_rejected += 1
+            interesting = False
+        else:
+            interesting = bool(self.predicate(outcome, text))
+        self._record(text, label, outcome, interesting)
+        if not interesting and self.on_other_failure and outcome.failed_step == "stage":
+            other = Signature.from_outcome(outcome)
+            if other != self.target and other:
+                self.on_other_failure(other, text)
+        self.on_progress(self)
+        return interesting, outcome
+
+    async def judge(self, text: str, label: str = "") -> bool:
+        """Interesting when at least ``min_hits`` of ``repeat`` runs are."""
+        key = digest(text)
+        if key in self.cache:
+            self.stats.cache_hits += 1
+            return self.cache[key]
+        need, runs = self.settings.min_hits, self.settings.repeat
+        hits = 0
+        for done in range(runs):
+            interesting, _ = await self.run_once(text, label)
+            hits += interesting
+            if hits >= need or hits + (runs - done - 1) < need:
+                break
+        verdict = hits >= need
+        self.cache[key] = verdict
+        self.on_verdict(key, verdict)
+        return verdict
+
+    def _record(self, text: str, label: str, outcome: Outcome, interesting: bool) -> None:
+        if not self._log:
+            return
+        main = outcome.main
+        entry = {
+            "test": self.stats.tests_run,
+            "time": round(self.stats.elapsed, 3),
+            "pass": label,
+            "hash": digest(text)[:16],
+            "bytes": len(text.encode("utf-8", "surrogateescape")),
+            "interesting": interesting,
+            "step": main.name,
+            "status": main.status,
+            "duration": round(outcome.duration, 3),
+        }
+        self._log.write(json.dumps(entry) + "\n")
+        self._log.flush()
+
+    # -- the original ------------------------------------------------------
+
+    async def check_original(self, runs: int = 2) -> list[Outcome]:
+        """Run the original ``runs`` times; it must be interesting every time."""
+        outcomes: list[Outcome] = [None] * runs  # type: ignore[list-item]
+
+        async def one(index: int) -> None:
+            spec = self.tool.spec(self.original, self._steps, self.settings.timeout)
+            outcomes[index] = await run_test(spec)
+            self.stats.tests_run += 1
+
+        async with anyio.create_task_group() as group:
+            for index in range(runs):
+                group.start_soon(one, index)
+        self.calibrate(outcomes[0])
+        seen = [self.predicate.describe(o) for o in outcomes]
+        verdicts = [bool(self.predicate(o, self.original)) for o in outcomes]
+        if not any(verdicts):
+            raise NotInteresting(f"the original input is not interesting: {seen[0]}")
+        if not all(verdicts):
+            detail = "; ".join(f"run {i + 1}: {s}" for i, s in enumerate(seen))
+            raise NotInteresting(f"the original input is flaky ({detail})")
+        self.cache[digest(self.original)] = True
+        return outcomes
+
+    def calibrate(self, original: Outcome) -> None:
+        """Pin the failure being reduced to what the original showed."""
+        self.original_outcome = original
+        self.predicate.calibrate(original)
+        self.target = Signature.from_outcome(original)
+
+    @property
+    def flake_rate(self) -> float | None:
+        if not self.repeated_runs:
+            return None
+        return self.disagreements / self.repeated_runs
+
+    # -- the search --------------------------------------------------------
+
+    async def reduce(self) -> str:
+        """Run the schedule to a fixpoint from ``self.position``; returns the best text."""
+        position = self.position
+        while position.phase < len(self.phases):
+            passes = self.phases[position.phase]
+            while position.pass_index < len(passes):
+                current = passes[position.pass_index]
+                self.stats.current_pass = current.name
+                self.on_progress(self)
+                found = await self._first_interesting(current, self.best, position.cursor)
+                if found is None:
+                    position.pass_index += 1
+                    position.cursor = None
+                    self.on_position(position)
+                    continue
+                cursor, text = found
+                removed = len(self.best.encode()) - len(text.encode())
+                helped = self.stats.passes_helped
+                helped[current.name] = helped.get(current.name, 0) + removed
+                position.cursor = cursor
+                position.changed = True
+                self.best = text
+                self.history.append(text)
+                self.on_improve(text, position)
+            position.phase = 0 if position.changed else position.phase + 1
+            position.pass_index, position.cursor, position.changed = 0, None, False
+            self.on_position(position)
+        return self.best
+
+    async def _first_interesting(self, current: Pass, text: str, cursor) -> tuple[Any, str] | None:
+        """Test candidates of one pass, ``jobs`` at a time; the first hit in order wins."""
+        generator = current.candidates(text, cursor)
+        limit = sort_key(text)
+        proposals: list[tuple[Any, str]] = []
+        verdicts: dict[int, bool] = {}
+        seen: set[str] = set()
+        exhausted = False
+        in_flight = 0
+        send, receive = anyio.create_memory_object_stream[int](math.inf)
+
+        async def test(index: int, candidate: str) -> None:
+            verdicts[index] = await self.judge(candidate, current.name)
+            await send.send(index)
+
+        async with anyio.create_task_group() as group:
+            checked = 0
+            while True:
+                while checked in verdicts:  # verdicts holds only indices >= checked
+                    if verdicts.pop(checked):
+                        group.cancel_scope.cancel()
+                        return proposals[checked]
+                    checked += 1
+                if exhausted and checked >= len(proposals):
+                    return None
+                hit_pending = any(verdicts.values())
+                if not exhausted and not hit_pending and in_flight < self.settings.jobs:
+                    proposal = next(generator, None)
+                    if proposal is None:
+                        exhausted = True
+                        continue
+                    candidate = proposal[1]
+                    if sort_key(candidate) >= limit:
+                        self.stats.skipped_not_smaller += 1
+                        continue
+                    key = digest(candidate)
+                    if key in seen:
+                        continue
+                    seen.add(key)
+                    index = len(proposals)
+                    proposals.append(proposal)
+                    if key in self.cache:
+                        self.stats.cache_hits += 1
+                        verdicts[index] = self.cache[key]
+                        continue
+                    in_flight += 1
+                    group.start_soon(test, index, candidate)
+                    continue
+                if in_flight == 0:  # only cached verdicts ahead: nothing to wait for
+                    continue
+                await receive.receive()
+                in_flight -= 1
+
+    # -- verification ------------------------------------------------------
+
+    async def verify(self, text: str, runs: int) -> bool:
+        """Re-test ``text`` ``runs`` times (``jobs`` at a time); all must be interesting."""
+        if runs <= 0:
+            return True
+        verdicts: list[bool] = []
+        limiter = anyio.CapacityLimiter(self.settings.jobs)
+
+        async def one() -> None:
+            async with limiter:
+                interesting, _ = await self.run_once(text, "verify")
+                verdicts.append(interesting)
+
+        async with anyio.create_task_group() as group:
+            for _ in range(runs):
+                group.start_soon(one)
+        return all(verdicts)

@@ -1,0 +1,215 @@
+"""One reduction from start to end: check the original, reduce, verify, write.
+
+The command line builds a ``Job``; ``run_job`` owns the order of events and
+the files a reduction leaves: the output (written atomically after every
+improvement), ``OUTPUT.json`` (the record), ``OUTPUT.other-failures/`` (the
+smallest candidate of each other failure met on the way) and, while a run
+is unfinished, the state dir it can resume from.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import signal
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from carts_reduce import __version__
+from carts_reduce.driver import NotInteresting, Reducer, Settings, digest
+from carts_reduce.fileio import write_atomic
+from carts_reduce.formats import measure
+from carts_reduce.passes import schedule
+from carts_reduce.record import ReductionRecord
+from carts_reduce.slippage import OtherFailures
+from carts_reduce.state import State, StateMismatch
+from carts_reduce.tool import Tool
+
+#: Per-test time limit while the original is checked, before one is derived.
+ORIGINAL_TIMEOUT = 600.0
+
+
+@dataclass
+class Job:
+    input_path: Path
+    output_path: Path
+    text: str
+    fmt: str
+    tool: Tool
+    predicate: Any
+    predicate_specs: list[str]
+    predicate_options: dict[str, Any]
+    jobs: int
+    timeout: float | None = None
+    max_time: float | None = None
+    json_log: Path | None = None
+    verify: int = 3
+    repeat: int = 1
+    min_hits: int = 1
+    keep_state: bool = False
+    carts_version: str | None = None
+    standin: bool = False
+
+
+@dataclass
+class JobResult:
+    record: ReductionRecord
+    reducer: Reducer
+    interrupted: bool = False
+    timed_out: bool = False
+    resumed: bool = False
+    verify_fallback: bool = False
+    messages: list[str] = field(default_factory=list)
+
+
+def derive_timeout(durations: list[float]) -> float:
+    """A per-test limit from the original's run time: generous, at least 1 s."""
+    return max(1.0, 5.0 * max(durations) + 0.5)
+
+
+async def run_job(job: Job, view, argv: list[str] | None = None) -> JobResult:
+    settings = Settings(
+        jobs=job.jobs,
+        timeout=job.timeout or ORIGINAL_TIMEOUT,
+        json_log=job.json_log,
+        repeat=job.repeat,
+        min_hits=job.min_hits,
+        verify=job.verify,
+    )
+    if job.predicate.min_timeout:
+        settings.timeout = max(settings.timeout, job.predicate.min_timeout)
+    state = State.beside(job.output_path, identity=_identity(job), argv=argv)
+    others = OtherFailures(job.output_path)
+    reducer = Reducer(
+        job.text,
+        job.tool,
+        job.predicate,
+        schedule(job.fmt),
+        settings,
+        on_progress=view.update,
+        on_other_failure=others.offer,
+    )
+    result = JobResult(record=None, reducer=reducer)  # type: ignore[arg-type]
+    started = datetime.datetime.now(datetime.timezone.utc)
+
+    def improved(text: str, position) -> None:
+        write_atomic(job.output_path, text)
+        state.save(reducer)
+        view.update(reducer)
+
+    reducer.on_improve = improved
+    reducer.on_position = lambda position: state.save(reducer)
+    failure: Exception | None = None
+    try:
+        async with anyio.create_task_group() as group:
+            group.start_soon(_watch_signals, group.cancel_scope, result)
+            try:
+                await _reduce(job, reducer, state, settings, view, result)
+            except (NotInteresting, StateMismatch) as error:
+                failure = error  # raised outside the task group, unwrapped
+            group.cancel_scope.cancel()
+    finally:
+        view.stop()
+        reducer.close()
+        state.close()
+    if failure is not None:
+        if not result.resumed:
+            state.remove()
+        raise NotInteresting(str(failure))
+    write_atomic(job.output_path, reducer.best)
+    record = _record(job, reducer, started, others)
+    record.save(ReductionRecord.path_for(job.output_path))
+    result.record = record
+    if not result.interrupted and not job.keep_state:
+        state.remove()
+    return result
+
+
+async def _reduce(job: Job, reducer: Reducer, state: State, settings: Settings, view, result: JobResult) -> None:
+    result.resumed = state.load(reducer)
+    if not result.resumed:
+        outcomes = await reducer.check_original()
+        if job.timeout is None:
+            settings.timeout = max(
+                derive_timeout([o.duration for o in outcomes]),
+                job.predicate.min_timeout or 0,
+            )
+    state.attach(reducer)
+    write_atomic(job.output_path, reducer.best)
+    state.save(reducer)
+    view.start(reducer)
+    with anyio.move_on_after(job.max_time) as limit:
+        await reducer.reduce()
+    result.timed_out = limit.cancelled_caught
+    await _verify(reducer, job, result)
+
+
+async def _verify(reducer: Reducer, job: Job, result: JobResult) -> None:
+    """Re-test the result; fall back to the last candidate that passes every run."""
+    if job.verify <= 0:
+        return
+    for text in reversed(reducer.history):
+        if await reducer.verify(text, job.verify):
+            if text is not reducer.best:
+                result.verify_fallback = True
+                result.messages.append(
+                    "the smallest candidate did not reproduce on every re-test; "
+                    "kept the last one that did"
+                )
+                reducer.best = text
+            return
+
+
+async def _watch_signals(scope: anyio.CancelScope, result: JobResult) -> None:
+    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM, signal.SIGHUP) as signals:
+        async for _ in signals:
+            result.interrupted = True
+            scope.cancel()
+            return
+
+
+def _identity(job: Job) -> dict[str, Any]:
+    """What must not change between a run and its resumption."""
+    return {
+        "input_sha256": digest(job.text),
+        "command": job.tool.command,
+        "stage": job.tool.stage,
+        "frontend": job.tool.frontend,
+        "predicates": job.predicate_specs,
+        "predicate_options": {k: str(v) for k, v in sorted(job.predicate_options.items()) if v},
+        "format": job.fmt,
+    }
+
+
+def _record(job: Job, reducer: Reducer, started, others: OtherFailures) -> ReductionRecord:
+    stats = reducer.stats
+    return ReductionRecord(
+        tool_version=__version__,
+        input=str(job.input_path),
+        input_name=job.input_path.name,
+        input_sha256=hashlib.sha256(job.text.encode("utf-8", "surrogateescape")).hexdigest(),
+        output=str(job.output_path),
+        format=job.fmt,
+        stage=job.tool.stage,
+        command=job.tool.command,
+        carts=job.tool.carts,
+        predicates=job.predicate_specs,
+        predicate_options={k: (str(v) if isinstance(v, Path) else v) for k, v in job.predicate_options.items() if v},
+        signature=reducer.target.to_dict() if reducer.target else None,
+        standin=job.standin,
+        sizes_before=measure(job.text, job.fmt),
+        sizes_after=measure(reducer.best, job.fmt),
+        tests_run=stats.tests_run,
+        cache_hits=stats.cache_hits,
+        wall_seconds=round(stats.elapsed, 3),
+        passes_helped=dict(stats.passes_helped),
+        carts_version=job.carts_version,
+        started=started.isoformat(timespec="seconds"),
+        verified_runs=job.verify,
+        flake_rate=reducer.flake_rate,
+        other_failures=len(others),
+        precheck_rejected=stats.precheck_rejected,
+    )

@@ -1,0 +1,27 @@
+"""Which passes run, in which order, for each format.
+
+A schedule is a list of phases. The driver runs the first phase to a fixpoint,
+then each later phase once; whenever a later phase makes progress it goes
+back to the first. Cheap, big cuts come first; generic text passes come last.
+"""
+
+from __future__ import annotations
+
+from carts_reduce.passes.base import Pass
+from carts_reduce.passes.text import TEXT_PASSES
+
+
+def schedule(fmt: str) -> list[list[Pass]]:
+    if fmt == "mlir":
+        from carts_reduce.passes.mlir import MLIR_PHASES
+
+        return [*MLIR_PHASES, TEXT_PASSES]
+    if fmt == "c":
+        from carts_reduce.passes.c import C_PASSES
+
+        return [C_PASSES, TEXT_PASSES]
+    return [TEXT_PASSES]
+
+
+def pass_names(fmt: str) -> list[str]:
+    return [p.name for phase in schedule(fmt) for p in phase]

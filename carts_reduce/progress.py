@@ -1,0 +1,89 @@
+"""What the user sees: a live status line while reducing, a summary at the end."""
+
+from __future__ import annotations
+
+import time
+
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+from carts_reduce.formats import unit_name
+
+#: Redraw at most this often; tests can finish far faster.
+REFRESH_SECONDS = 0.1
+
+
+class ProgressView:
+    def __init__(self, console: Console, original_bytes: int, quiet: bool = False):
+        self.console = console
+        self.original_bytes = max(original_bytes, 1)
+        self.quiet = quiet
+        self._live: Live | None = None
+        self._drawn = 0.0
+
+    def start(self, reducer) -> None:
+        if self.quiet or self._live:
+            return
+        self._live = Live(self._line(reducer), console=self.console, transient=True, refresh_per_second=10)
+        self._live.start()
+
+    def update(self, reducer) -> None:
+        if not self._live or time.monotonic() - self._drawn < REFRESH_SECONDS:
+            return
+        self._drawn = time.monotonic()
+        self._live.update(self._line(reducer))
+
+    def stop(self) -> None:
+        if self._live:
+            self._live.stop()
+            self._live = None
+
+    def _line(self, reducer) -> Text:
+        stats = reducer.stats
+        size = len(reducer.best.encode("utf-8", "surrogateescape"))
+        rate = stats.tests_run / stats.elapsed if stats.elapsed > 0 else 0.0
+        return Text.assemble(
+            ("reducing ", "bold"),
+            (f"{size:,} B", "cyan"),
+            f" ({100 * size / self.original_bytes:.1f}%)  ",
+            (f"{stats.tests_run} tests", "green"),
+            f" ({rate:.1f}/s)  pass ",
+            (stats.current_pass or "-", "magenta"),
+            f"  {stats.elapsed:.0f}s",
+        )
+
+
+def summary_table(record) -> Table:
+    """Sizes before and after, and what it cost."""
+    table = Table(title="carts-reduce summary", show_header=True, header_style="bold")
+    table.add_column("")
+    table.add_column("before", justify="right")
+    table.add_column("after", justify="right")
+    table.add_column("kept", justify="right")
+    keys = ["bytes", "lines", "chars"]
+    unit = unit_name(record.format)
+    if unit and unit in record.sizes_before and unit in record.sizes_after:
+        keys.append(unit)
+    for key in keys:
+        before, after = record.sizes_before.get(key, 0), record.sizes_after.get(key, 0)
+        share = f"{100 * after / before:.1f}%" if before else "-"
+        label = "non-ws chars" if key == "chars" else key
+        table.add_row(label, f"{before:,}", f"{after:,}", share)
+    table.add_section()
+    table.add_row("tests run", "", f"{record.tests_run:,}", "")
+    table.add_row("cache hits", "", f"{record.cache_hits:,}", "")
+    if record.precheck_rejected:
+        table.add_row("skipped by pre-check", "", f"{record.precheck_rejected:,}", "")
+    table.add_row("wall time", "", f"{record.wall_seconds:.1f} s", "")
+    if record.other_failures:
+        table.add_row("other failures kept", "", str(record.other_failures), "")
+    if record.flake_rate is not None:
+        table.add_row("flake rate", "", f"{100 * record.flake_rate:.1f}%", "")
+    helped = sorted(record.passes_helped.items(), key=lambda item: -item[1])
+    if helped:
+        table.add_section()
+        for name, removed in helped:
+            table.add_row(f"pass {name}", "", f"-{removed:,} B", "")
+    return table

@@ -1,0 +1,141 @@
+"""Runs one test: the only place in carts-reduce that starts processes.
+
+Each test gets a fresh temp dir (its cwd) and each step its own session, so
+that a timeout or a cancellation can kill the whole process group, children
+included. Output goes to files rather than pipes: a grandchild that inherits
+stdout cannot keep us waiting, and a runaway writer costs disk, not memory.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import anyio
+
+from carts_reduce.outcome import Outcome, Step, StepResult, TestSpec
+
+#: Per stream, at most this much output is kept (head and tail).
+OUTPUT_CAP = 8 * 1024 * 1024
+#: After SIGTERM, how long a process group gets before SIGKILL.
+TERM_GRACE = 0.5
+SHELL = ("/bin/sh", "-c")
+
+
+async def run_test(spec: TestSpec, keep_dir: Path | None = None) -> Outcome:
+    """Run the steps of ``spec`` in order in a new temp dir, then remove it.
+
+    When ``keep_dir`` is given, the files of the test dir are copied there
+    before removal (for `--keep-tests` style debugging).
+    """
+    workdir = Path(tempfile.mkdtemp(prefix="carts-reduce-"))
+    results: list[StepResult] = []
+    try:
+        for name, data in spec.files:
+            path = workdir / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+            if name.endswith(".sh"):
+                path.chmod(0o755)
+        env = {**os.environ, **dict(spec.env)}
+        for index, step in enumerate(spec.steps):
+            result = await _run_step(step, index, workdir, env, spec.timeout)
+            results.append(result)
+            if result.failed and step.stop_on_failure:
+                break
+        return Outcome(tuple(results))
+    finally:
+        if keep_dir is not None:
+            with anyio.CancelScope(shield=True):
+                shutil.copytree(workdir, keep_dir, dirs_exist_ok=True)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+async def _run_step(step: Step, index: int, workdir: Path, env: dict, timeout: float) -> StepResult:
+    out_path = workdir / (step.stdout_path or f".step{index}.stdout")
+    err_path = workdir / f".step{index}.stderr"
+    started = time.monotonic()
+    timed_out = False
+    with open(out_path, "wb") as out, open(err_path, "wb") as err:
+        try:
+            process = await anyio.open_process(
+                list(step.argv),
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=err,
+                cwd=workdir,
+                env=env,
+                start_new_session=True,
+            )
+        except OSError as error:
+            message = f"carts-reduce: cannot start {step.argv[0]}: {error.strerror}\n"
+            return _result(step, 127, None, False, 0.0, b"", message.encode())
+        try:
+            with anyio.move_on_after(timeout) as scope:
+                await process.wait()
+            timed_out = scope.cancelled_caught
+        finally:
+            # Whatever happened (exit, timeout, cancellation), nothing of the
+            # group may outlive the step.
+            with anyio.CancelScope(shield=True):
+                await _kill_group(process, graceful=process.returncode is None)
+    duration = time.monotonic() - started
+    code = process.returncode
+    sig = None
+    if timed_out:
+        code = None
+    elif code is not None and code < 0:
+        sig, code = -code, None
+    elif code is not None and step.argv[:2] == SHELL and 128 < code < 128 + 65:
+        sig, code = code - 128, None
+    stdout = b"" if step.stdout_path else _read_capped(out_path)
+    return _result(step, code, sig, timed_out, duration, stdout, _read_capped(err_path))
+
+
+async def _kill_group(process, graceful: bool) -> None:
+    pid = process.pid
+    if graceful:
+        _signal_group(pid, signal.SIGTERM)
+        with anyio.move_on_after(TERM_GRACE):
+            await process.wait()
+    _signal_group(pid, signal.SIGKILL)
+    await process.wait()
+
+
+def _signal_group(pid: int, sig: int) -> None:
+    try:
+        os.killpg(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _read_capped(path: Path) -> bytes:
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as stream:
+            if size <= OUTPUT_CAP:
+                return stream.read()
+            head = stream.read(OUTPUT_CAP // 2)
+            stream.seek(size - OUTPUT_CAP // 2)
+            marker = f"\n[carts-reduce: {size - OUTPUT_CAP} bytes of output cut]\n".encode()
+            return head + marker + stream.read()
+    except OSError:
+        return b""
+
+
+def _result(step: Step, code, sig, timed_out, duration, stdout: bytes, stderr: bytes) -> StepResult:
+    return StepResult(
+        name=step.name,
+        argv=step.argv,
+        returncode=code,
+        signal=sig,
+        timed_out=timed_out,
+        duration=duration,
+        stdout=stdout.decode("utf-8", "replace"),
+        stderr=stderr.decode("utf-8", "replace"),
+    )

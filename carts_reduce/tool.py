@@ -1,0 +1,75 @@
+"""Turns a candidate into the steps that test it, from command templates.
+
+Nothing about the CARTS command line is hard-coded: the stage command, the C
+front end and the cheap pre-checks are templates with placeholders
+``{carts}``, ``{input}``, ``{stage}`` and ``{mlir}``.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass, field
+from pathlib import PurePath
+
+from carts_reduce.outcome import Step, TestSpec
+
+DEFAULT_COMMAND = "{carts} run {input} --{stage}"
+DEFAULT_FRONTEND = "{carts} cgeist {input} -DMINI_DATASET -O0 -S -fopenmp --raise-scf-to-affine"
+C_PRECHECK = "gcc -fsyntax-only -fopenmp -w -DMINI_DATASET {input}"
+MLIR_VALIDATE = "{validator} --allow-unregistered-dialect {input} -o /dev/null"
+
+# Shell syntax that a plain argv split would get wrong.
+_SHELL_CHARS = set("|&;<>()$`*?~")
+
+
+@dataclass(frozen=True)
+class Tool:
+    input_name: str
+    carts: str | None = None
+    stage: str | None = None
+    command: str = DEFAULT_COMMAND
+    format: str = "text"
+    frontend: str | None = None  # C: the front end producing {mlir}
+    precheck: str | None = None  # a cheap check run first; its failure skips the test
+    validator: str | None = None  # upstream mlir-opt for --validate-with
+    env: tuple[tuple[str, str], ...] = field(default=())
+
+    @property
+    def mlir_name(self) -> str:
+        return f"{PurePath(self.input_name).stem}.cgeist.mlir"
+
+    def expand(self, template: str) -> tuple[str, ...]:
+        """A template as argv; through ``/bin/sh -c`` when it holds shell syntax."""
+        values = {
+            "carts": shlex.quote(self.carts or "carts"),
+            "input": shlex.quote(self.input_name),
+            "stage": self.stage or "",
+            "mlir": shlex.quote(self.mlir_name),
+            "validator": shlex.quote(self.validator or "mlir-opt"),
+        }
+        line = template.format(**values)
+        if _SHELL_CHARS & set(line.replace("{", "").replace("}", "")):
+            return ("/bin/sh", "-c", line)
+        return tuple(shlex.split(line))
+
+    def steps(self) -> list[Step]:
+        steps: list[Step] = []
+        if self.precheck:
+            steps.append(Step("precheck", self.expand(self.precheck)))
+        if self.validator:
+            steps.append(Step("precheck", self.expand(MLIR_VALIDATE)))
+        if self.frontend:
+            steps.append(Step("frontend", self.expand(self.frontend), stdout_path=self.mlir_name))
+            stage_input = self.command.replace("{input}", "{mlir}")
+            steps.append(Step("stage", self.expand(stage_input)))
+        else:
+            steps.append(Step("stage", self.expand(self.command)))
+        return steps
+
+    def spec(self, text: str, steps: list[Step], timeout: float) -> TestSpec:
+        return TestSpec(
+            files=((self.input_name, text.encode("utf-8", "surrogateescape")),),
+            steps=tuple(steps),
+            timeout=timeout,
+            env=self.env,
+        )

@@ -1,0 +1,126 @@
+"""The runner: one temp dir and one process group per test, nothing left behind."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+import anyio
+import pytest
+
+from carts_reduce.outcome import Step, TestSpec
+from carts_reduce.runner import OUTPUT_CAP, run_test
+
+SH = ("/bin/sh", "-c")
+
+
+def run(steps, timeout=10.0, files=()):
+    return anyio.run(run_test, TestSpec(files=tuple(files), steps=tuple(steps), timeout=timeout))
+
+
+def alive(marker: str) -> bool:
+    return subprocess.run(["pgrep", "-f", marker], capture_output=True).returncode == 0
+
+
+@pytest.fixture(autouse=True)
+def private_tmp(tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    yield tmp_path
+    leftovers = [p.name for p in tmp_path.iterdir() if p.name.startswith("carts-reduce-")]
+    assert leftovers == [], "a test dir was left behind"
+
+
+def test_exit_status_output_and_files():
+    outcome = run([Step("stage", SH + ("cat input.txt; echo oops >&2; exit 3",))], files=[("input.txt", b"hello\n")])
+    main = outcome.main
+    assert (main.returncode, main.signal, main.timed_out) == (3, None, False)
+    assert main.stdout == "hello\n" and main.stderr == "oops\n"
+    assert outcome.failed_step == "stage"
+
+
+def test_death_by_signal_directly_and_through_a_shell():
+    direct = run([Step("stage", (sys.executable, "-c", "import os; os.abort()"))]).main
+    assert direct.signal == signal.SIGABRT and direct.returncode is None
+    shelled = run([Step("stage", SH + ("kill -SEGV $$",))]).main
+    assert shelled.signal == signal.SIGSEGV
+    assert shelled.status == "SIGSEGV"
+
+
+def test_steps_stop_at_the_first_failure_unless_told_otherwise():
+    outcome = run([
+        Step("precheck", SH + ("exit 1",)),
+        Step("stage", SH + ("echo never",)),
+    ])
+    assert [r.name for r in outcome.steps] == ["precheck"]
+    outcome = run([
+        Step("reference", SH + ("exit 1",), stop_on_failure=False),
+        Step("candidate", SH + ("echo ran",)),
+    ])
+    assert outcome.step("candidate").stdout == "ran\n"
+
+
+def test_stdout_to_a_file_feeds_the_next_step():
+    outcome = run([
+        Step("frontend", SH + ("echo module",), stdout_path="out.mlir"),
+        Step("stage", ("cat", "out.mlir")),
+    ])
+    assert outcome.main.stdout == "module\n"
+
+
+def test_timeout_kills_the_whole_group_children_included():
+    marker = "sleep 987.654"
+    started = time.monotonic()
+    outcome = run([Step("stage", SH + (f"{marker} & {marker}",))], timeout=0.5)
+    assert outcome.main.timed_out and outcome.timed_out
+    assert time.monotonic() - started < 5
+    assert not alive(marker)
+
+
+def test_a_forked_sleeping_child_does_not_outlive_its_test():
+    marker = "sleep 876.543"
+    outcome = run([Step("stage", SH + (f"({marker} &); echo started",))], timeout=5)
+    assert outcome.main.returncode == 0 and outcome.main.stdout == "started\n"
+    assert not alive(marker)
+
+
+def test_a_child_that_ignores_sigterm_is_killed():
+    marker = "sleep 765.432"
+    run([Step("stage", SH + (f"trap '' TERM; {marker}",))], timeout=0.3)
+    assert not alive(marker)
+
+
+def test_cancellation_kills_the_test():
+    marker = "sleep 654.321"
+
+    async def cancelled():
+        with anyio.move_on_after(0.3):
+            await run_test(TestSpec(files=(), steps=(Step("stage", SH + (marker,)),), timeout=60))
+
+    started = time.monotonic()
+    anyio.run(cancelled)
+    assert time.monotonic() - started < 5
+    assert not alive(marker)
+
+
+def test_output_is_capped():
+    size = OUTPUT_CAP + 1024 * 1024
+    outcome = run([Step("stage", (sys.executable, "-c", f"import sys; sys.stdout.write('x' * {size})"))])
+    assert len(outcome.main.stdout) < OUTPUT_CAP + 1000
+    assert "bytes of output cut" in outcome.main.stdout
+
+
+def test_a_missing_program_is_an_outcome_not_an_exception():
+    outcome = run([Step("stage", ("/nonexistent/carts", "run"))])
+    assert outcome.main.returncode == 127
+    assert "cannot start" in outcome.main.stderr
+
+
+def test_environment_reaches_the_step(monkeypatch):
+    spec = TestSpec(files=(), steps=(Step("stage", SH + ("echo $CR_TEST_VALUE",)),), timeout=5,
+                    env=(("CR_TEST_VALUE", "seen"),))
+    assert anyio.run(run_test, spec).main.stdout == "seen\n"
+    assert "CR_TEST_VALUE" not in os.environ
