@@ -18,6 +18,7 @@ import typer
 from rich.console import Console
 
 from carts_reduce import __version__
+from carts_reduce.corpus_cli import carts_version
 from carts_reduce.driver import NotInteresting
 from carts_reduce.formats import FORMATS, detect
 from carts_reduce.job import Job, run_job
@@ -135,11 +136,12 @@ def reduce(
     if add_to_corpus:
         from carts_reduce.corpus import add_case
 
-        add_case(job.output_path, corpus_dir)
+        err.print("carts-reduce: " + add_case(job.output_path, corpus_dir).message(), markup=False)
     if report:
         from carts_reduce.report import write_report
 
         write_report(job.output_path, report)
+        err.print(f"carts-reduce: bug report written to {report}", markup=False)
     out.print(str(job.output_path), markup=False, soft_wrap=True)
 
 
@@ -257,6 +259,8 @@ def _build_job(
         min_hits=hits,
         keep_state=keep_state,
         standin=bool(carts_path) and "standin" in carts_path,
+        predicates_file=predicates_file,
+        carts_version=anyio.run(carts_version, carts_path) if uses_carts else None,
     )
 
 

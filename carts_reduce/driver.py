@@ -75,6 +75,7 @@ class Settings:
     repeat: int = 1  # runs per candidate
     min_hits: int = 1  # interesting runs needed out of ``repeat``
     verify: int = 3
+    frames: int = 3  # stack frames in a failure signature
 
 
 class Reducer:
@@ -109,6 +110,8 @@ class Reducer:
         # Runs of the same text that disagreed, and runs repeated: the flake rate.
         self.disagreements = 0
         self.repeated_runs = 0
+        self.runs_of: dict[str, tuple[int, int]] = {}  # hash -> (interesting runs, runs)
+        self.flaky = False
         self._steps = predicate.adjust(tool.steps(), tool.expand)
         self._log = open(settings.json_log, "a") if settings.json_log else None
 
@@ -119,7 +122,7 @@ class Reducer:
 
     # -- testing ---------------------------------------------------------
 
-    async def run_once(self, text: str, label: str = "") -> tuple[bool, Outcome]:
+    async def run_once(self, text: str, label: str = "", run=(1, 1)) -> tuple[bool, Outcome]:
         """Run one test of ``text`` and judge it; the only path to the runner."""
         spec = self.tool.spec(text, self._steps, self.settings.timeout)
         outcome = await run_test(spec)
@@ -130,9 +133,9 @@ class Reducer:
             interesting = False
         else:
             interesting = bool(self.predicate(outcome, text))
-        self._record(text, label, outcome, interesting)
+        self._record(text, label, outcome, interesting, run)
         if not interesting and self.on_other_failure and outcome.failed_step == "stage":
-            other = Signature.from_outcome(outcome)
+            other = Signature.from_outcome(outcome, self.settings.frames)
             if other != self.target and other:
                 self.on_other_failure(other, text)
         self.on_progress(self)
@@ -145,34 +148,54 @@ class Reducer:
             self.stats.cache_hits += 1
             return self.cache[key]
         need, runs = self.settings.min_hits, self.settings.repeat
-        hits = 0
-        for done in range(runs):
-            interesting, _ = await self.run_once(text, label)
+        hits = done = 0
+        while done < runs and need - hits <= runs - done and hits < need:
+            interesting, _ = await self.run_once(text, label, run=(done + 1, runs))
             hits += interesting
-            if hits >= need or hits + (runs - done - 1) < need:
-                break
+            done += 1
         verdict = hits >= need
+        if done > 1:
+            self.repeated_runs += done
+            self.disagreements += min(hits, done - hits)
+        self.runs_of[key] = (hits, done)
         self.cache[key] = verdict
         self.on_verdict(key, verdict)
         return verdict
 
-    def _record(self, text: str, label: str, outcome: Outcome, interesting: bool) -> None:
-        if not self._log:
-            return
+    def _record(self, text: str, label: str, outcome: Outcome, interesting: bool, run) -> None:
         main = outcome.main
-        entry = {
-            "test": self.stats.tests_run,
-            "time": round(self.stats.elapsed, 3),
-            "pass": label,
-            "hash": digest(text)[:16],
-            "bytes": len(text.encode("utf-8", "surrogateescape")),
-            "interesting": interesting,
-            "step": main.name,
-            "status": main.status,
-            "duration": round(outcome.duration, 3),
-        }
-        self._log.write(json.dumps(entry) + "\n")
-        self._log.flush()
+        self.log_event(
+            event="test",
+            test=self.stats.tests_run,
+            time=round(self.stats.elapsed, 3),
+            run=run,
+            **{"pass": label},
+            hash=digest(text)[:16],
+            bytes=len(text.encode("utf-8", "surrogateescape")),
+            interesting=interesting,
+            step=main.name,
+            status=main.status,
+            duration=round(outcome.duration, 3),
+        )
+
+    def log_event(self, **entry) -> None:
+        """One JSON object per line: every test, every acceptance, every mode change."""
+        if self._log:
+            self._log.write(json.dumps(entry) + "\n")
+            self._log.flush()
+
+    def enter_flaky_mode(self, repeat: int, min_hits: int, reason: str) -> None:
+        """From now on a candidate needs ``min_hits`` of ``repeat`` runs.
+
+        Verdicts of "interesting" given on a single run can no longer be
+        trusted, so they leave the cache; "not interesting" ones stay (they
+        only cost us a candidate).
+        """
+        self.settings.repeat, self.settings.min_hits = repeat, min_hits
+        self.flaky = True
+        for key in [k for k, v in self.cache.items() if v]:
+            del self.cache[key]
+        self.log_event(event="flaky-mode", repeat=repeat, min_hits=min_hits, reason=reason)
 
     # -- the original ------------------------------------------------------
 
@@ -203,7 +226,7 @@ class Reducer:
         """Pin the failure being reduced to what the original showed."""
         self.original_outcome = original
         self.predicate.calibrate(original)
-        self.target = Signature.from_outcome(original)
+        self.target = Signature.from_outcome(original, self.settings.frames)
 
     @property
     def flake_rate(self) -> float | None:
@@ -229,6 +252,9 @@ class Reducer:
                     self.on_position(position)
                     continue
                 cursor, text = found
+                hits, runs = self.runs_of.get(digest(text), (1, 1))
+                self.log_event(event="accept", **{"pass": current.name}, hash=digest(text)[:16],
+                               bytes=len(text.encode("utf-8", "surrogateescape")), hits=hits, runs=runs)
                 removed = len(self.best.encode()) - len(text.encode())
                 helped = self.stats.passes_helped
                 helped[current.name] = helped.get(current.name, 0) + removed
@@ -297,19 +323,23 @@ class Reducer:
 
     # -- verification ------------------------------------------------------
 
-    async def verify(self, text: str, runs: int) -> bool:
-        """Re-test ``text`` ``runs`` times (``jobs`` at a time); all must be interesting."""
+    async def verify(self, text: str, runs: int) -> int:
+        """Re-test ``text`` ``runs`` times (``jobs`` at a time); returns the interesting runs."""
         if runs <= 0:
-            return True
+            return 0
         verdicts: list[bool] = []
         limiter = anyio.CapacityLimiter(self.settings.jobs)
 
-        async def one() -> None:
+        async def one(index: int) -> None:
             async with limiter:
-                interesting, _ = await self.run_once(text, "verify")
+                interesting, _ = await self.run_once(text, "verify", run=(index + 1, runs))
                 verdicts.append(interesting)
 
         async with anyio.create_task_group() as group:
-            for _ in range(runs):
-                group.start_soon(one)
-        return all(verdicts)
+            for index in range(runs):
+                group.start_soon(one, index)
+        hits = sum(verdicts)
+        self.repeated_runs += runs
+        self.disagreements += runs - hits  # each was expected to be interesting
+        self.log_event(event="verify", hash=digest(text)[:16], hits=hits, runs=runs)
+        return hits

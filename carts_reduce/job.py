@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import math
 import signal
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +20,7 @@ from typing import Any
 import anyio
 
 from carts_reduce import __version__
-from carts_reduce.driver import NotInteresting, Reducer, Settings, digest
+from carts_reduce.driver import NotInteresting, Position, Reducer, Settings, digest
 from carts_reduce.fileio import write_atomic
 from carts_reduce.formats import measure
 from carts_reduce.passes import schedule
@@ -30,6 +31,11 @@ from carts_reduce.tool import Tool
 
 #: Per-test time limit while the original is checked, before one is derived.
 ORIGINAL_TIMEOUT = 600.0
+#: Once a failure proved flaky: runs per candidate, and runs of a verification.
+FLAKY_REPEAT = 5
+FLAKY_VERIFY = 10
+#: Fall-backs after a failed verification, before the result is taken as it is.
+MAX_REVERIFY = 3
 
 
 @dataclass
@@ -52,6 +58,7 @@ class Job:
     keep_state: bool = False
     carts_version: str | None = None
     standin: bool = False
+    predicates_file: Path | None = None
 
 
 @dataclass
@@ -78,6 +85,7 @@ async def run_job(job: Job, view, argv: list[str] | None = None) -> JobResult:
         repeat=job.repeat,
         min_hits=job.min_hits,
         verify=job.verify,
+        frames=int(job.predicate_options.get("frames") or 3),
     )
     if job.predicate.min_timeout:
         settings.timeout = max(settings.timeout, job.predicate.min_timeout)
@@ -137,30 +145,69 @@ async def _reduce(job: Job, reducer: Reducer, state: State, settings: Settings, 
                 derive_timeout([o.duration for o in outcomes]),
                 job.predicate.min_timeout or 0,
             )
+        if settings.repeat > 1:
+            reducer.flaky = True  # k-of-n asked for from the start
     state.attach(reducer)
     write_atomic(job.output_path, reducer.best)
     state.save(reducer)
     view.start(reducer)
-    with anyio.move_on_after(job.max_time) as limit:
+    deadline = anyio.current_time() + job.max_time if job.max_time else math.inf
+    with anyio.move_on_at(deadline) as limit:
         await reducer.reduce()
     result.timed_out = limit.cancelled_caught
-    await _verify(reducer, job, result)
-
-
-async def _verify(reducer: Reducer, job: Job, result: JobResult) -> None:
-    """Re-test the result; fall back to the last candidate that passes every run."""
-    if job.verify <= 0:
-        return
-    for text in reversed(reducer.history):
-        if await reducer.verify(text, job.verify):
-            if text is not reducer.best:
-                result.verify_fallback = True
-                result.messages.append(
-                    "the smallest candidate did not reproduce on every re-test; "
-                    "kept the last one that did"
-                )
-                reducer.best = text
+    for _ in range(MAX_REVERIFY):
+        if await _verified(reducer, job, result):
             return
+        with anyio.move_on_at(deadline) as limit:
+            await reducer.reduce()  # on from the fall-back, now in k-of-n mode
+        result.timed_out = result.timed_out or limit.cancelled_caught
+
+
+async def _verified(reducer: Reducer, job: Job, result: JobResult) -> bool:
+    """Re-test the result; on a miss, go k-of-n and fall back to a candidate that holds.
+
+    Deterministic failures pay exactly ``--verify`` tests here. Once a flaky
+    failure has been seen, verification needs more runs to tell a flaky
+    candidate from a sound one.
+    """
+    runs = _verify_runs(reducer, job)
+    if runs == 0 or await reducer.verify(reducer.best, runs) >= _needed(reducer, runs):
+        return True
+    if not reducer.flaky:
+        hits = await reducer.verify(reducer.original, FLAKY_REPEAT)
+        need = FLAKY_REPEAT if hits == FLAKY_REPEAT else max(1, hits - 1)
+        reducer.enter_flaky_mode(FLAKY_REPEAT, need, reason="a re-test of the result disagreed")
+        result.messages.append(
+            f"the failure is flaky (the original failed {hits} of {FLAKY_REPEAT} runs); "
+            f"candidates now need {need} interesting runs of {FLAKY_REPEAT}"
+        )
+        runs = _verify_runs(reducer, job)
+    kept = 0
+    for index in range(len(reducer.history) - 2, 0, -1):
+        if await reducer.verify(reducer.history[index], runs) >= _needed(reducer, runs):
+            kept = index
+            break
+    reducer.history = reducer.history[: kept + 1]
+    reducer.best = reducer.history[-1]
+    reducer.position = Position()
+    result.verify_fallback = True
+    result.messages.append(
+        "the smallest candidate did not fail on every re-test; went back to the last one that did "
+        f"({len(reducer.best.encode('utf-8', 'surrogateescape')):,} bytes) and reduced on from there"
+    )
+    return False
+
+
+def _verify_runs(reducer: Reducer, job: Job) -> int:
+    if job.verify <= 0:
+        return 0
+    return max(job.verify, FLAKY_VERIFY) if reducer.flaky else job.verify
+
+
+def _needed(reducer: Reducer, runs: int) -> int:
+    """Interesting runs a verification needs: all, or the k-of-n share."""
+    settings = reducer.settings
+    return math.ceil(runs * settings.min_hits / settings.repeat)
 
 
 async def _watch_signals(scope: anyio.CancelScope, result: JobResult) -> None:
@@ -212,4 +259,6 @@ def _record(job: Job, reducer: Reducer, started, others: OtherFailures) -> Reduc
         flake_rate=reducer.flake_rate,
         other_failures=len(others),
         precheck_rejected=stats.precheck_rejected,
+        frontend=job.tool.frontend,
+        predicates_file=str(job.predicates_file) if job.predicates_file else None,
     )

@@ -40,6 +40,8 @@ class ReductionRecord:
     flake_rate: float | None = None
     other_failures: int = 0
     precheck_rejected: int = 0
+    frontend: str | None = None  # C: the front end template before the stage
+    predicates_file: str | None = None
 
     @staticmethod
     def path_for(output: Path) -> Path:

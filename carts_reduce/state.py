@@ -63,9 +63,13 @@ class State:
 
     def save(self, reducer: Reducer) -> None:
         history = self.directory / "history"
+        self._history_written = min(self._history_written, len(reducer.history))
         for index in range(self._history_written, len(reducer.history)):
             write_atomic(history / f"{index:05d}", reducer.history[index])
         self._history_written = len(reducer.history)
+        for stale in history.iterdir():  # left over from before a verification fall-back
+            if stale.name.isdigit() and int(stale.name) >= len(reducer.history):
+                stale.unlink()
         data = {
             "version": FORMAT_VERSION,
             "identity": self.identity,
@@ -81,6 +85,7 @@ class State:
             "timeout": reducer.settings.timeout,
             "repeat": reducer.settings.repeat,
             "min_hits": reducer.settings.min_hits,
+            "flaky": reducer.flaky,
             "original_outcome": _outcome_to_json(reducer.original_outcome),
             "target": reducer.target.to_dict() if reducer.target else None,
         }
@@ -127,6 +132,7 @@ class State:
         reducer.settings.timeout = data["timeout"]
         reducer.settings.repeat = data["repeat"]
         reducer.settings.min_hits = data["min_hits"]
+        reducer.flaky = data["flaky"]
         cache_file = self.directory / "cache.jsonl"
         if cache_file.exists():
             for line in cache_file.read_text().splitlines():

@@ -44,7 +44,7 @@ VERSION = "carts stand-in 0.1 (tests/standin; not the real CARTS)"
 _STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"')
 _VALUE = re.compile(r"%[\w$.-]+")
 _ISOLATED = re.compile(r"^\s*(?:\"?(?:func\.func|llvm\.func|builtin\.module|module|gpu\.module)\b)")
-_OUT_OF_TREE = re.compile(r"\b(?:arts|arts_rt|sde|polygeist|dlti)\.")
+_OUT_OF_TREE = re.compile(r"\b(?:arts|arts_rt|arts_sde|sde|polygeist|dlti)\.")
 _NESTED_ALLOC = re.compile(r"^\s*(%[\w$.-]+)\s*=\s*\"?memref\.alloc\"?\b.*?((?:memref<[^<>]*?){3,})")
 
 
@@ -71,6 +71,9 @@ def check_module(text: str) -> None:
         number = numbers[index]
         code = _STRING.sub('""', raw)
         code = code.split("//", 1)[0]
+        problem = line_problem(code)
+        if problem:
+            raise ParseError(number, len(code) - len(code.lstrip()) + 1, problem)
         isolated = bool(_ISOLATED.match(code)) and code.rstrip().endswith("{")
         if isolated:
             labels = set(re.findall(r"^\s*(\^[\w$.-]+)", text_of_region(lines, index), re.M))
@@ -108,6 +111,54 @@ def check_module(text: str) -> None:
                     scopes.pop()
     if depth != 0:
         raise ParseError(len(lines), 1, "expected '}' before end of file")
+
+
+_OP_NAME = r"(?:[A-Za-z_][\w$]*(?:\.[\w$]+)*|\"[^\"]*\")"
+_LINE_SHAPES = [
+    re.compile(r"^\s*$"),
+    re.compile(r"^\s*[#!][\w$.-]+\s*=\s*\S"),  # attribute / type alias
+    re.compile(r"^\s*\^[\w$.-]+(?:\(.*\))?\s*:\s*(?:loc\(.*\))?\s*$"),  # block label
+    re.compile(r"^\s*(?:%[\w$.-]+(?::\d+)?\s*,\s*)*(?:%[\w$.-]+(?::\d+)?\s*=\s*)?" + _OP_NAME + r"(?![\w$.])"),  # op
+    re.compile(r"^\s*(?::|->|[<\[(])"),  # an op continued from the line before
+    re.compile(r"^\s*\}\)?(?:\s*(?:[:\-{}\[(<]|else\b|do\b|loc\b|attributes\b|\w).*)?$"),  # end of a region
+    re.compile(r"^\s*[\w\-\"]+\s*=.*$"),  # a continued attribute dictionary
+]
+_MEMREF = re.compile(r"memref<")
+_MEMREF_BODY = re.compile(r"^(?:(?:\?|\d+)x)*(?:[\w.!]+|memref<.*>|vector<.*>|!llvm\.\w+(?:<.*>)?)(?:\s*,.*)?$")
+
+
+_BARE_OPS = {"module", "return", "func", "call", "br", "cond_br", "yield"}
+_GARBAGE = [
+    (re.compile(r"<<|(?<!dense)<>"), "expected a type or attribute inside '<>'"),
+    (re.compile(r"%[\w$.-]+<"), "unexpected '<' after an SSA value"),
+    (re.compile(r"\S\s*\}\s*\}|\(\s*\}"), "unexpected '}' in the middle of an operation"),
+    (re.compile(r"^\s*\{"), "expected operation name, found '{'"),
+]
+
+
+def line_problem(code: str) -> str | None:
+    """What is wrong with the shape of one line of MLIR, if anything."""
+    if not any(shape.match(code) for shape in _LINE_SHAPES):
+        return f"expected operation name, found '{code.strip()[:20]}'"
+    op = re.match(r"^\s*(?:%[\w$.:-]+\s*(?:,\s*%[\w$.:-]+\s*)*=\s*)?([A-Za-z_][\w$.]*)", code)
+    if op and "." not in op.group(1) and op.group(1) not in _BARE_OPS and not code.lstrip().startswith("}"):
+        return f"custom op '{op.group(1)}' is unknown"
+    for pattern, message in _GARBAGE:
+        if pattern.search(code):
+            return message
+    stripped = code.replace("->", "")
+    if stripped.count("<") != stripped.count(">"):
+        return "unbalanced '<' in a type or attribute"
+    for match in _MEMREF.finditer(stripped):
+        body, nesting = [], 1
+        for char in stripped[match.end():]:
+            nesting += {"<": 1, ">": -1}.get(char, 0)
+            if nesting == 0:
+                break
+            body.append(char)
+        if not _MEMREF_BODY.match("".join(body)):
+            return "invalid memref type"
+    return None
 
 
 def logical_lines(text: str) -> tuple[list[int], list[str]]:

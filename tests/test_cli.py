@@ -1,0 +1,124 @@
+"""The command line on bad input: one clear line, exit status 2, input untouched."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, STANDIN_CARTS
+
+EXAMPLE = ROOT / "examples" / "alloc3d.mlir"
+
+
+def carts_reduce(*args: str, cwd: Path, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "carts_reduce", *args],
+        cwd=cwd, capture_output=True, text=True, timeout=timeout,
+        env={**os.environ, "COLUMNS": "200", **(env or {})},
+    )
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess, *words: str) -> None:
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("carts-reduce: error: ")
+    assert "Traceback" not in result.stderr
+    for word in words:
+        assert word in lines[0]
+
+
+@pytest.fixture
+def case(tmp_path) -> Path:
+    path = tmp_path / "alloc3d.mlir"
+    path.write_text(EXAMPLE.read_text())
+    return path
+
+
+def test_missing_file(tmp_path):
+    result = carts_reduce("nope.mlir", "--pass", "canonicalize-memrefs", "--carts", str(STANDIN_CARTS), cwd=tmp_path)
+    assert_one_line_error(result, "nope.mlir", "no such file")
+
+
+def test_empty_file(tmp_path):
+    (tmp_path / "empty.mlir").write_text("\n  \n")
+    result = carts_reduce("empty.mlir", "--pass", "canonicalize-memrefs", "--carts", str(STANDIN_CARTS), cwd=tmp_path)
+    assert_one_line_error(result, "empty")
+
+
+def test_binary_file(tmp_path):
+    (tmp_path / "blob.mlir").write_bytes(b"\x7fELF\x00\x01\x02")
+    result = carts_reduce("blob.mlir", "--pass", "canonicalize-memrefs", "--carts", str(STANDIN_CARTS), cwd=tmp_path)
+    assert_one_line_error(result, "binary")
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
+def test_unreadable_file(case):
+    case.chmod(0)
+    result = carts_reduce(case.name, "--pass", "canonicalize-memrefs", "--carts", str(STANDIN_CARTS), cwd=case.parent)
+    assert_one_line_error(result, "cannot read")
+
+
+def test_unknown_stage(case):
+    result = carts_reduce(case.name, "--pass", "canonicalise-memrefs", "--carts", str(STANDIN_CARTS), cwd=case.parent)
+    assert_one_line_error(result, "unknown stage", "canonicalize-memrefs")
+
+
+def test_no_stage_and_no_script(case):
+    result = carts_reduce(case.name, "--carts", str(STANDIN_CARTS), cwd=case.parent)
+    assert_one_line_error(result, "--pass")
+
+
+def test_carts_not_found(case):
+    env = {"PATH": "/usr/bin:/bin", "CARTS": ""}
+    result = carts_reduce(case.name, "--pass", "canonicalize-memrefs", cwd=case.parent, env=env)
+    assert_one_line_error(result, "carts not found", "--carts")
+    result = carts_reduce(case.name, "--pass", "canonicalize-memrefs", "--carts", "/no/carts", cwd=case.parent)
+    assert_one_line_error(result, "carts not found")
+
+
+def test_original_that_does_not_fail(case):
+    result = carts_reduce(case.name, "--pass", "canonicalize-memrefs", "--carts", str(STANDIN_CARTS),
+                          cwd=case.parent, env={"CARTS_STANDIN_BUG": "fixed"})
+    assert_one_line_error(result, "not interesting")
+    assert not (case.parent / "alloc3d.reduced.mlir").exists()
+
+
+def test_flaky_original(case, tmp_path):
+    # Fails on its first run only: the second run of the original disagrees.
+    marker = tmp_path / "ran-once"
+    script = tmp_path / "first-time-only.sh"
+    script.write_text(f"#!/bin/sh\nmkdir {marker} 2>/dev/null\n")
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    result = carts_reduce(case.name, "--script", str(script), "-j", "1", cwd=case.parent)
+    assert_one_line_error(result, "flaky")
+
+
+def test_unknown_predicate(case):
+    result = carts_reduce(case.name, "--pass", "canonicalize-memrefs", "--carts", str(STANDIN_CARTS),
+                          "--predicate", "no-such-predicate", cwd=case.parent)
+    assert_one_line_error(result, "no-such-predicate")
+
+
+def test_output_may_not_be_the_input(case):
+    result = carts_reduce(case.name, "--pass", "canonicalize-memrefs", "--carts", str(STANDIN_CARTS),
+                          "-o", case.name, cwd=case.parent)
+    assert_one_line_error(result, "never modifies")
+
+
+def test_help_explains_the_main_options(tmp_path):
+    result = carts_reduce("--help", cwd=tmp_path)
+    assert result.returncode == 0
+    for option in ("--pass", "--carts", "--command", "--script", "--jobs", "--timeout", "--max-time", "--json-log"):
+        assert option in result.stdout
+    assert "corpus" in result.stdout
+
+
+def test_version(tmp_path):
+    result = carts_reduce("--version", cwd=tmp_path)
+    assert result.returncode == 0 and result.stdout.startswith("carts-reduce ")

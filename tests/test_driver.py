@@ -1,0 +1,100 @@
+"""The driver: first interesting candidate in pass order wins, whatever --jobs is."""
+
+from __future__ import annotations
+
+import anyio
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from carts_reduce.driver import NotInteresting, Reducer, Settings
+from carts_reduce.passes.text import Blocks, Lines, Tokens
+from carts_reduce.tool import Tool
+
+
+class ExitZero:
+    """Interesting when the test's last step exits 0 (a stand-in predicate)."""
+
+    min_timeout = None
+
+    def adjust(self, steps, expand):
+        return steps
+
+    def calibrate(self, original):
+        pass
+
+    def __call__(self, outcome, candidate):
+        return outcome.main.returncode == 0
+
+    def describe(self, outcome):
+        return outcome.main.status
+
+
+def grep_tool(*needles: str) -> Tool:
+    checks = " && ".join(f"grep -q '{n}' {{input}}" for n in needles)
+    return Tool(input_name="case.txt", command=checks)
+
+
+def reduce_text(text: str, tool: Tool, jobs: int, phases=None) -> Reducer:
+    reducer = Reducer(text, tool, ExitZero(), phases or [[Lines(), Tokens()]], Settings(jobs=jobs, timeout=10))
+
+    async def go():
+        await reducer.check_original()
+        await reducer.reduce()
+
+    anyio.run(go)
+    return reducer
+
+
+TEXT = "".join(f"line {i} filler {i * 7}\n" for i in range(40)).replace("line 13 ", "line 13 NEEDLE ").replace(
+    "line 31 ", "line 31 OTHER "
+)
+
+
+def test_reduces_to_the_needed_lines_only():
+    reducer = reduce_text(TEXT, grep_tool("NEEDLE", "OTHER"), jobs=2)
+    assert "NEEDLE" in reducer.best and "OTHER" in reducer.best
+    assert len(reducer.best) <= len("NEEDLEOTHER") + 2
+    assert reducer.stats.tests_run > 0
+
+
+def test_result_and_test_sequence_do_not_depend_on_jobs():
+    one = reduce_text(TEXT, grep_tool("NEEDLE", "OTHER"), jobs=1)
+    three = reduce_text(TEXT, grep_tool("NEEDLE", "OTHER"), jobs=3)
+    assert one.best == three.best
+    assert one.history == three.history
+
+
+def test_cache_answers_repeated_candidates():
+    reducer = reduce_text(TEXT, grep_tool("NEEDLE"), jobs=1, phases=[[Lines()], [Lines()]])
+    assert reducer.stats.cache_hits > 0
+
+
+def test_an_original_that_is_not_interesting_is_refused():
+    reducer = Reducer("no needle here\n", grep_tool("NEEDLE"), ExitZero(), [[Lines()]], Settings(jobs=1, timeout=5))
+    with pytest.raises(NotInteresting, match="not interesting"):
+        anyio.run(reducer.check_original)
+
+
+def test_a_flaky_original_is_refused(tmp_path):
+    counter = tmp_path / "count"
+    # Interesting on the first run only.
+    tool = Tool(input_name="case.txt", command=f"mkdir {counter}")  # succeeds once
+    reducer = Reducer("x\n", tool, ExitZero(), [[Lines()]], Settings(jobs=1, timeout=5))
+    with pytest.raises(NotInteresting, match="flaky"):
+        anyio.run(reducer.check_original)
+
+
+def test_blocks_pass_removes_balanced_blocks():
+    text = "keep {\n  a\n}\nf {\n  g {\n    h\n  }\n}\nNEEDLE\n"
+    reducer = reduce_text(text, grep_tool("NEEDLE"), jobs=2, phases=[[Blocks()]])
+    assert reducer.best == "NEEDLE\n"
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.lists(st.sampled_from(["a", "b", "c", "NEEDLE", "x y", "{", "}"]), min_size=1, max_size=12))
+def test_result_is_interesting_and_never_larger(words):
+    text = "\n".join(words) + "\nNEEDLE\n"
+    reducer = reduce_text(text, grep_tool("NEEDLE"), jobs=2)
+    assert "NEEDLE" in reducer.best
+    assert len(reducer.best.encode()) <= len(text.encode())
