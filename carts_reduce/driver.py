@@ -14,14 +14,14 @@ import hashlib
 import json
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import anyio
 
-from carts_reduce.outcome import Outcome
+from carts_reduce.outcome import Outcome, TestSpec
 from carts_reduce.passes.base import Pass
 from carts_reduce.runner import run_test
 from carts_reduce.signature import Signature
@@ -89,9 +89,11 @@ class Reducer:
         on_improve: Callable[[str, Position], None] | None = None,
         on_progress: Callable[[Reducer], None] | None = None,
         on_other_failure: Callable[[Signature, str], None] | None = None,
+        run: Callable[[TestSpec], Awaitable[Outcome]] = run_test,
     ):
         self.original = original
         self.best = original
+        self.run = run
         self.tool = tool
         self.predicate = predicate
         self.phases = phases
@@ -125,7 +127,7 @@ class Reducer:
     async def run_once(self, text: str, label: str = "", run=(1, 1)) -> tuple[bool, Outcome]:
         """Run one test of ``text`` and judge it; the only path to the runner."""
         spec = self.tool.spec(text, self._steps, self.settings.timeout)
-        outcome = await run_test(spec)
+        outcome = await self.run(spec)
         self.stats.tests_run += 1
         precheck = outcome.step("precheck")
         if precheck is not None and precheck.failed:
@@ -205,7 +207,7 @@ class Reducer:
 
         async def one(index: int) -> None:
             spec = self.tool.spec(self.original, self._steps, self.settings.timeout)
-            outcomes[index] = await run_test(spec)
+            outcomes[index] = await self.run(spec)
             self.stats.tests_run += 1
 
         async with anyio.create_task_group() as group:

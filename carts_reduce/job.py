@@ -25,6 +25,7 @@ from carts_reduce.fileio import write_atomic
 from carts_reduce.formats import measure
 from carts_reduce.passes import schedule
 from carts_reduce.record import ReductionRecord
+from carts_reduce.runner import run_test
 from carts_reduce.slippage import OtherFailures
 from carts_reduce.state import State, StateMismatch
 from carts_reduce.tool import Tool
@@ -77,7 +78,7 @@ def derive_timeout(durations: list[float]) -> float:
     return max(1.0, 5.0 * max(durations) + 0.5)
 
 
-async def run_job(job: Job, view, argv: list[str] | None = None) -> JobResult:
+async def run_job(job: Job, view, argv: list[str] | None = None, run=run_test) -> JobResult:
     settings = Settings(
         jobs=job.jobs,
         timeout=job.timeout or ORIGINAL_TIMEOUT,
@@ -99,6 +100,7 @@ async def run_job(job: Job, view, argv: list[str] | None = None) -> JobResult:
         settings,
         on_progress=view.update,
         on_other_failure=others.offer,
+        run=run,
     )
     result = JobResult(record=None, reducer=reducer)  # type: ignore[arg-type]
     started = datetime.datetime.now(datetime.timezone.utc)
