@@ -1,0 +1,52 @@
+"""MLIR as a reducible format: a lossless op tree for any dialect.
+
+See ``tree.py`` for the API of the tree, ``parser.py`` for how op boundaries
+are found in the custom syntax of unknown dialects.
+"""
+
+from __future__ import annotations
+
+from .lexer import MLIRParseError, Token, line_col, tokenize
+from .parser import ISOLATED_OPS, SYMBOL_DEFINING_OPS, parse
+from .tree import IMPLICIT_TERMINATORS, AliasDef, Block, Module, Op, Ref, Region, Use, Value, apply_edits
+
+__all__ = [
+    "MLIRParseError",
+    "Token",
+    "tokenize",
+    "line_col",
+    "parse",
+    "Module",
+    "Op",
+    "Region",
+    "Block",
+    "Value",
+    "Use",
+    "Ref",
+    "AliasDef",
+    "apply_edits",
+    "count_ops",
+    "def_use_errors",
+    "ISOLATED_OPS",
+    "SYMBOL_DEFINING_OPS",
+    "IMPLICIT_TERMINATORS",
+]
+
+
+def count_ops(text: str) -> int:
+    """How many ops ``mlir-opt --mlir-print-op-generic`` prints for ``text``.
+
+    The module op counts (an implicit one wraps a text that is not a single
+    ``module``), and so do terminators the custom form leaves out.
+    """
+    return parse(text).op_count()
+
+
+def def_use_errors(module: Module) -> list[str]:
+    """One message per SSA use that names no definition in scope."""
+    errors = []
+    for use in module.unresolved:
+        line, col = line_col(module.text, use.start)
+        index = "" if use.index is None else f"#{use.index}"
+        errors.append(f"{line}:{col}: use of undefined value {use.name}{index} in '{use.user.name}'")
+    return errors
