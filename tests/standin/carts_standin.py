@@ -142,6 +142,8 @@ _GARBAGE = [
     (re.compile(r"\S\s*\}\s*\}|\(\s*\}"), "unexpected '}' in the middle of an operation"),
     (re.compile(r"^\s*\{"), "expected operation name, found '{'"),
     (re.compile(r"^\s*\}\s+\}"), "unexpected '}'"),
+    (re.compile(r"^\s*\}\s*\(|^\s*\}\s+\)"), "unexpected '(' after a region"),
+    (re.compile(r"(?<![#\w])loc\b(?!\()|(?<![#\w])loc\(\s*(?![\"#)]|unknown|callsite|fused|\[)"), "expected location"),
     (re.compile(r"^\s*(?:%[\w$.:-]+\s*(?:,\s*%[\w$.:-]+\s*)*=\s*)?[A-Za-z_][\w$]*\.[\w$.]+%"),
      "expected ' ' after the operation name"),
     (re.compile(r"^\s*module\b(?!\s*(?:@[\w$.-]+\s*)?(?:attributes\s*\{.*\}\s*)?\{\s*\}?\s*$)"),
@@ -251,10 +253,20 @@ def nested_allocs(text: str) -> list[tuple[str, int]]:
             continue
         name = match.group(1)
         depth = line.split(":")[-1].count("memref<")
-        uses = len(re.findall(re.escape(name) + r"(?![\w$.-])", text)) - 1
+        uses = sum(1 for line in text.splitlines() if _is_operand_use(name, line))
         if depth >= 3 and uses > 0:
             found.append((name, depth))
     return found
+
+
+def _is_operand_use(name: str, line: str) -> bool:
+    """``name`` is an operand of the op on ``line`` (not its result, not in a location)."""
+    code = re.sub(r"\bloc\(.*?\)", "", _STRING.sub('""', line))
+    head = re.match(r"^\s*(?:%[\w$.:-]+\s*(?:,\s*%[\w$.:-]+\s*)*=\s*)?(?:[A-Za-z_][\w$]*(?:\.[\w$]+)*|\"[^\"]*\")\s", code)
+    if not head:
+        return False
+    operands = code[head.end():].split(" : ", 1)[0]
+    return re.search(re.escape(name) + r"(?![\w$.-])", operands) is not None
 
 
 def crash(path: str, stage: str, flavour: str) -> None:
