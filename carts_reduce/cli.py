@@ -64,6 +64,7 @@ def reduce(
     fmt: Annotated[Optional[str], typer.Option("--format", help=f"Input format: {', '.join(FORMATS)} [default: from the suffix].", show_default=False)] = None,
     frontend: Annotated[str, typer.Option(help="C front end producing {mlir} from {input}.", rich_help_panel=C_INPUT)] = DEFAULT_FRONTEND,
     precheck: Annotated[bool, typer.Option(help="Skip C candidates that `gcc -fsyntax-only -fopenmp` rejects, without running the test.", rich_help_panel=C_INPUT)] = True,
+    include: Annotated[Optional[list[str]], typer.Option("-I", "--include", help="Include dir for the C pre-check (repeatable); carts's own is asked of `carts cgeist --print-include-dir`.", rich_help_panel=C_INPUT, show_default=False)] = None,
     validate_with: Annotated[Optional[str], typer.Option(help="Skip MLIR candidates that this upstream mlir-opt rejects (--allow-unregistered-dialect); `mlir-opt` means /usr/lib/llvm-22/bin/mlir-opt.", rich_help_panel=RUN, show_default=False)] = None,
     predicate: Annotated[Optional[list[str]], typer.Option("--predicate", help="Predicate(s) that must all hold: a name, module:function, file.py:function, or any(..)/not(..) [default: same-failure].", rich_help_panel=PREDICATES, show_default=False)] = None,
     predicates_file: Annotated[Optional[Path], typer.Option("--predicates", help="A TOML file of predicates and their options.", rich_help_panel=PREDICATES, show_default=False)] = None,
@@ -112,7 +113,7 @@ def reduce(
     try:
         job = _build_job(
             input, stage, carts, command, script, output, jobs, timeout, max_time, json_log, fmt,
-            frontend, precheck, validate_with, predicate or [], predicates_file, options,
+            frontend, precheck, include or [], validate_with, predicate or [], predicates_file, options,
             verify, repeat, min_hits, keep_state,
         )
     except UsageError as error:
@@ -185,7 +186,7 @@ def _find_carts(given: str | None) -> str | None:
 
 def _build_job(
     input_path, stage, carts, command, script, output, jobs, timeout, max_time, json_log, fmt,
-    frontend, precheck, validate_with, predicate_specs, predicates_file, options,
+    frontend, precheck, include_dirs, validate_with, predicate_specs, predicates_file, options,
     verify, repeat, min_hits, keep_state,
 ) -> Job:
     import interestingness
@@ -237,6 +238,7 @@ def _build_job(
         frontend=frontend if fmt == "c" and script is None else None,
         precheck=C_PRECHECK if fmt == "c" and precheck else None,
         validator=validator,
+        include_dirs=tuple(include_dirs) + (_carts_include_dirs(carts_path) if fmt == "c" and precheck and uses_carts else ()),
     )
     output = output or input_path.with_name(f"{input_path.stem}.reduced{input_path.suffix}")
     if output.resolve() == input_path.resolve():
@@ -262,6 +264,17 @@ def _build_job(
         predicates_file=predicates_file,
         carts_version=anyio.run(carts_version, carts_path) if uses_carts else None,
     )
+
+
+def _carts_include_dirs(carts: str) -> tuple[str, ...]:
+    """Where carts's front end finds its own headers, when it can say."""
+    from carts_reduce.outcome import Step, TestSpec
+    from carts_reduce.runner import run_test
+
+    spec = TestSpec(files=(), steps=(Step("include", (carts, "cgeist", "--print-include-dir")),), timeout=30)
+    result = anyio.run(run_test, spec).main
+    found = result.stdout.strip()
+    return (found,) if not result.failed and found and os.path.isdir(found) else ()
 
 
 def predicates_command() -> None:

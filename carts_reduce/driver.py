@@ -112,6 +112,7 @@ class Reducer:
         # Runs of the same text that disagreed, and runs repeated: the flake rate.
         self.disagreements = 0
         self.repeated_runs = 0
+        self.notes: list[str] = []  # things the user should hear about at the end
         self.runs_of: dict[str, tuple[int, int]] = {}  # hash -> (interesting runs, runs)
         self.flaky = False
         self._steps = predicate.adjust(tool.steps(), tool.expand)
@@ -213,6 +214,13 @@ class Reducer:
         async with anyio.create_task_group() as group:
             for index in range(runs):
                 group.start_soon(one, index)
+        precheck = outcomes[0].step("precheck")
+        if precheck is not None and precheck.failed:
+            # A pre-check that rejects the original would reject everything.
+            first_line = (precheck.stderr.strip().splitlines() or [precheck.status])[0]
+            self.notes.append(f"the pre-check rejects the original ({first_line}); pre-check turned off")
+            self._steps = [step for step in self._steps if step.name != "precheck"]
+            return await self.check_original(runs)
         self.calibrate(outcomes[0])
         seen = [self.predicate.describe(o) for o in outcomes]
         verdicts = [bool(self.predicate(o, self.original)) for o in outcomes]

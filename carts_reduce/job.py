@@ -135,6 +135,7 @@ async def run_job(job: Job, view, argv: list[str] | None = None, run=run_test) -
     result.record = record
     if not result.interrupted and not job.keep_state:
         state.remove()
+    result.messages[:0] = reducer.notes
     return result
 
 

@@ -15,7 +15,7 @@ from carts_reduce.outcome import Step, TestSpec
 
 DEFAULT_COMMAND = "{carts} run {input} --{stage}"
 DEFAULT_FRONTEND = "{carts} cgeist {input} -DMINI_DATASET -O0 -S -fopenmp --raise-scf-to-affine"
-C_PRECHECK = "gcc -fsyntax-only -fopenmp -w -DMINI_DATASET {input}"
+C_PRECHECK = "gcc -fsyntax-only -fopenmp -w -DMINI_DATASET {includes}{input}"
 MLIR_VALIDATE = "{validator} --allow-unregistered-dialect {input} -o /dev/null"
 
 # Shell syntax that a plain argv split would get wrong.
@@ -32,6 +32,7 @@ class Tool:
     frontend: str | None = None  # C: the front end producing {mlir}
     precheck: str | None = None  # a cheap check run first; its failure skips the test
     validator: str | None = None  # upstream mlir-opt for --validate-with
+    include_dirs: tuple[str, ...] = ()  # -I for the C pre-check
     env: tuple[tuple[str, str], ...] = field(default=())
 
     @property
@@ -46,6 +47,7 @@ class Tool:
             "stage": self.stage or "",
             "mlir": shlex.quote(self.mlir_name),
             "validator": shlex.quote(self.validator or "mlir-opt"),
+            "includes": "".join(f"-I{shlex.quote(d)} " for d in self.include_dirs),
         }
         line = template.format(**values)
         if _SHELL_CHARS & set(line.replace("{", "").replace("}", "")):
