@@ -240,7 +240,8 @@ class Reducer:
 
     @property
     def flake_rate(self) -> float | None:
-        if not self.repeated_runs:
+        """Share of repeated runs that disagreed; None while none ever did."""
+        if not self.repeated_runs or not (self.flaky or self.disagreements):
             return None
         return self.disagreements / self.repeated_runs
 
