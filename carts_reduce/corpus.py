@@ -239,8 +239,8 @@ class Case:
 
 def frontend_for(record: ReductionRecord) -> str | None:
     """The C front end a reduction used: recorded, or the default one for C through carts."""
-    if hasattr(record, "frontend"):
-        return getattr(record, "frontend")
+    if record.frontend:
+        return record.frontend
     if record.format == "c" and "{carts}" in record.command and "{stage}" in record.command:
         return DEFAULT_FRONTEND
     return None
