@@ -100,3 +100,18 @@ def test_accepts_real_carts_modules(shared_data, tmp_path):
             rejected.append(f"{path.name}: {result.stderr.splitlines()[0]}")
     # A few lit inputs are deliberately odd (split files, partial modules).
     assert len(rejected) <= 2, rejected
+
+
+def test_a_use_of_another_value_of_the_same_name_does_not_count(tmp_path):
+    text = (
+        "func.func @f(%n: index, %p: memref<1xmemref<?xmemref<?xf32>>>) {\n"
+        "  scf.execute_region {\n"
+        "    %c = memref.alloc(%n) : memref<?xmemref<?xmemref<?xf32>>>\n"
+        "    scf.yield\n"
+        "  }\n"
+        "  %c = memref.alloc(%n) : memref<?xmemref<?xf32>>\n"
+        "  affine.store %c, %p[0] : memref<1xmemref<?xmemref<?xf32>>>\n"
+        "  return\n"
+        "}\n"
+    )
+    assert carts_run(tmp_path, text, "--canonicalize-memrefs").returncode == 0

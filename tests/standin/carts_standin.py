@@ -245,18 +245,37 @@ def upstream_verdict(path: str, text: str) -> str | None:
 
 
 def nested_allocs(text: str) -> list[tuple[str, int]]:
-    """Heap allocations of memrefs nested 3+ levels deep that are used: (name, depth)."""
+    """Heap allocations of memrefs nested 3+ levels deep that are used: (name, depth).
+
+    A use counts where the allocation is in scope: after it, before its
+    region closes, and before the name is defined again.
+    """
     found = []
-    for line in text.splitlines():
+    lines = text.splitlines()
+    for index, line in enumerate(lines):
         match = _NESTED_ALLOC.match(line)
         if not match:
             continue
         name = match.group(1)
         depth = line.split(":")[-1].count("memref<")
-        uses = sum(1 for line in text.splitlines() if _is_operand_use(name, line))
-        if depth >= 3 and uses > 0:
+        if depth >= 3 and _used_in_scope(name, lines[index + 1:]):
             found.append((name, depth))
     return found
+
+
+def _used_in_scope(name: str, following: list[str]) -> bool:
+    nesting = 0
+    redefined = re.compile(r"^\s*(?:%[\w$.:-]+\s*,\s*)*" + re.escape(name) + r"(?::\d+)?\s*[,=]")
+    for line in following:
+        code = _STRING.sub('""', line)
+        if _is_operand_use(name, line):
+            return True
+        if redefined.match(code):
+            return False
+        nesting += code.count("{") - code.count("}")
+        if nesting < 0:
+            return False
+    return False
 
 
 def _is_operand_use(name: str, line: str) -> bool:
