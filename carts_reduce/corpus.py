@@ -102,8 +102,8 @@ def failure_key(meta: dict[str, Any]) -> dict[str, Any]:
     if sig:
         return {"signature": sig}
     options = dict(meta.get("predicate_options") or {})
-    if options.get("script"):  # stored as a copy in the case folder: compare by name
-        options["script"] = PurePath(str(options["script"])).name.removeprefix("script-")
+    if options.get("script"):  # one script tells one bug: compare scripts by content
+        options["script"] = meta.get("script_sha256") or PurePath(str(options["script"])).name.removeprefix("script-")
     return {
         "stage": meta.get("stage"),
         "predicates": list(meta.get("predicates") or []),
@@ -271,6 +271,7 @@ def case_meta(record: ReductionRecord, case_id: str, input_name: str, data: byte
         "carts": record.carts,
         "predicate_options": dict(record.predicate_options or {}),
         "signature": record.signature,
+        "script_sha256": _script_sha256(record),
         "original": {
             "name": record.input_name,
             "sha256": record.input_sha256,
@@ -285,6 +286,13 @@ def case_meta(record: ReductionRecord, case_id: str, input_name: str, data: byte
             "wall_seconds": round(float(record.wall_seconds), 3),
         },
     }
+
+
+def _script_sha256(record: ReductionRecord) -> str | None:
+    script = (record.predicate_options or {}).get("script")
+    if not script or not Path(str(script)).is_file():
+        return None
+    return hashlib.sha256(Path(str(script)).read_bytes()).hexdigest()
 
 
 def _keep_script(meta: dict[str, Any], folder: Path) -> None:
