@@ -158,8 +158,9 @@ async def _reduce(job: Job, reducer: Reducer, state: State, settings: Settings, 
     with anyio.move_on_at(deadline) as limit:
         await reducer.reduce()
     result.timed_out = limit.cancelled_caught
-    for _ in range(MAX_REVERIFY):
-        if await _verified(reducer, job, result):
+    for attempt in range(MAX_REVERIFY + 1):
+        # A failed verification falls back to a candidate that passed it.
+        if await _verified(reducer, job, result) or attempt == MAX_REVERIFY:
             return
         with anyio.move_on_at(deadline) as limit:
             await reducer.reduce()  # on from the fall-back, now in k-of-n mode

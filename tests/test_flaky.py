@@ -20,8 +20,8 @@ def crashes(path, env) -> bool:
 
 
 def test_output_of_a_flaky_stage_reproduces_20_of_20(tmp_path):
-    # Deterministic on the original (88 lines); half of the crashes vanish below 60 lines.
-    env = {**os.environ, "CARTS_STANDIN_FLAKY_BELOW": "60"}
+    # Deterministic on the original (88 lines); half of the crashes vanish below 10 lines.
+    env = {**os.environ, "CARTS_STANDIN_FLAKY_BELOW": "10"}
     case = tmp_path / "alloc3d.mlir"
     case.write_text(EXAMPLE.read_text())
     result = carts_reduce(case.name, "--pass", "canonicalize-memrefs", "--carts", str(STANDIN_CARTS),
@@ -43,7 +43,7 @@ def test_output_of_a_flaky_stage_reproduces_20_of_20(tmp_path):
 
 
 def test_repeat_and_min_hits_force_k_of_n_from_the_start(tmp_path):
-    env = {**os.environ, "CARTS_STANDIN_FLAKY_BELOW": "60"}
+    env = {**os.environ, "CARTS_STANDIN_FLAKY_BELOW": "10"}
     case = tmp_path / "alloc3d.mlir"
     case.write_text(EXAMPLE.read_text())
     result = carts_reduce(case.name, "--pass", "canonicalize-memrefs", "--carts", str(STANDIN_CARTS),
