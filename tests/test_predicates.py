@@ -920,7 +920,7 @@ def test_ir_contains_reduces_to_the_ops_that_keep_the_nested_allocation():
     if not STANDIN.exists():
         pytest.skip("the stand-in carts is absent")
     from carts_reduce.driver import Reducer, Settings
-    from carts_reduce.passes.text import Blocks, Lines
+    from carts_reduce.passes import schedule
 
     filler = "".join(
         f"    %x{i} = arith.constant {i} : index\n    %y{i} = arith.addi %x{i}, %c0 : index\n" for i in range(6)
@@ -929,7 +929,7 @@ def test_ir_contains_reduces_to_the_ops_that_keep_the_nested_allocation():
     helper = "  func.func @helper(%k: index) -> index {\n    return %k : index\n  }\n"
     text = text.replace("module {\n", "module {\n" + helper)
     predicate = build(["ir-contains"], {"ir_pattern": "op:memref.alloc", "ir_type": r"memref<\?xmemref<\?xmemref"})
-    reducer = Reducer(text, standin("leave"), predicate, [[Blocks(), Lines()]], Settings(jobs=2, timeout=30))
+    reducer = Reducer(text, standin("leave"), predicate, schedule("mlir"), Settings(jobs=2, timeout=30))
 
     async def go():
         await reducer.check_original()
