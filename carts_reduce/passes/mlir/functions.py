@@ -1,0 +1,152 @@
+"""Functions: delete them (with their call sites), or keep only their declaration.
+
+Deleting a function deletes every op that references it and the forward
+slice of those (a call's result users), so no candidate calls a function that
+is gone. When a call cannot go (its result reaches a ``return``), the
+function can still lose its body: ``func.func private @f(i32) -> i32``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from carts_reduce.ddmin import chunk_removals
+from carts_reduce.formats.mlir import Op, tokenize
+from carts_reduce.formats.mlir.lexer import COMMENT, IDENT, LOC, SYM, STRING, WS
+from carts_reduce.passes.base import Cursor, Pass
+from carts_reduce.passes.mlir.common import (
+    Tree,
+    deletion_closure,
+    deletion_edits,
+    edit,
+    inside,
+    is_module,
+    paren_group_at,
+    parsed,
+    split_top,
+)
+
+_FUNCTIONS = frozenset({"func.func", "func", "llvm.func", "gpu.func", "spirv.func"})
+
+
+def functions(tree: Tree) -> list[Op]:
+    """Module-level ops that define a symbol and hold a body (function definitions)."""
+    found = []
+    for block in tree.blocks:
+        if block.parent is not None and not is_module(block.parent.parent):
+            continue
+        for op in block.ops:
+            if op.symbol is not None and op.regions and any(r.blocks for r in op.regions) and not is_module(op):
+                if op.isolated and "global" not in op.name:
+                    found.append(op)
+    return found
+
+
+class DeleteFunctions(Pass):
+    """ddmin over the function definitions; each takes its call sites and their slices along."""
+
+    name = "mlir-functions"
+
+    def candidates(self, text: str, cursor: Cursor) -> Iterator[tuple[Cursor, str]]:
+        tree = parsed(text)
+        if tree is None:
+            return
+        units = functions(tree)
+        seen: set[tuple[int, ...]] = set()
+        for position, removed in chunk_removals(len(units), cursor and tuple(cursor)):
+            closure = deletion_closure(tree, units[removed.start : removed.stop])
+            if closure is None:
+                continue
+            key = tuple(op.start for op in closure)
+            if key in seen:
+                continue
+            seen.add(key)
+            candidate = edit(text, deletion_edits(closure))
+            if candidate is not None:
+                yield position, candidate
+
+
+class DeclareFunctions(Pass):
+    """Replace the body of a called function by nothing: a private declaration, biggest body first."""
+
+    name = "mlir-declare"
+
+    def candidates(self, text: str, cursor: Cursor) -> Iterator[tuple[Cursor, str]]:
+        tree = parsed(text)
+        if tree is None:
+            return
+        called = [op for op in functions(tree) if op.name in _FUNCTIONS and _called_from_outside(tree, op)]
+        called.sort(key=lambda op: (-(op.end - op.start), op.start))
+        # Sites are ordered by size: the cursor counts the sites already refused.
+        first = int(cursor[0]) if cursor else 0
+        for index in range(first, len(called)):
+            declaration = declaration_of(tree, called[index])
+            if declaration is None:
+                continue
+            start, end = called[index].start, called[index].end
+            candidate = edit(text, [(start, end, declaration)])
+            if candidate is not None:
+                yield (index,), candidate
+
+
+def _called_from_outside(tree: Tree, op: Op) -> bool:
+    return any(not inside(user, op) for user in tree.symbol_users.get(op.symbol.name, []))
+
+
+def declaration_of(tree: Tree, op: Op) -> str | None:
+    """``func.func private @f(T0, T1) -> R attributes {...}`` for a function definition."""
+    text = tree.text
+    header = text[op.start : op.regions[0].start]
+    trailer = text[op.regions[-1].end : op.end]
+    tokens = tokenize(header)
+    sym = next((i for i, t in enumerate(tokens) if t.kind == SYM), None)
+    if sym is None:
+        return None
+    i = sym + 1
+    while i < len(tokens) and tokens[i].kind in (WS, COMMENT):
+        i += 1
+    if i >= len(tokens) or tokens[i].text != "(":
+        return None
+    group = paren_group_at(tokens, i)
+    if group is None:
+        return None
+    arguments = []
+    for entry in split_top(header[group[0] + 1 : group[1] - 1]):
+        if not entry:
+            continue
+        entry_tokens = [t for t in tokenize(entry) if t.kind != LOC]
+        significant = [t for t in entry_tokens if t.kind not in (WS, COMMENT)]
+        if len(significant) >= 2 and significant[0].kind == "value" and significant[1].text == ":":
+            cut = entry_tokens.index(significant[1]) + 1
+            entry_tokens = entry_tokens[cut:]
+        arguments.append("".join(t.text for t in entry_tokens).strip())
+    # Keywords between the op name and the symbol (visibility, linkage) give way to `private`.
+    prefix_tokens = tokens[:sym]
+    name_end = next(t.end for t in prefix_tokens if t.kind in (IDENT, STRING))
+    if op.name in ("func.func", "func"):
+        keywords = " private "
+    else:
+        kept = [t.text for t in prefix_tokens if t.kind == IDENT and t.start >= name_end and t.text not in _LINKAGES]
+        keywords = " " + "".join(k + " " for k in kept)
+    rest = header[group[1] :].rstrip()
+    rest = "".join(t.text for t in tokenize(rest) if t.kind != LOC).rstrip()
+    name = header[: name_end]
+    return f"{name}{keywords}{tokens[sym].text}({', '.join(arguments)}){rest}{trailer.rstrip()}"
+
+
+_LINKAGES = frozenset(
+    {
+        "private",
+        "internal",
+        "available_externally",
+        "linkonce",
+        "linkonce_odr",
+        "weak",
+        "weak_odr",
+        "common",
+        "appending",
+        "extern_weak",
+        "external",
+        "dso_local",
+    }
+)
