@@ -165,7 +165,7 @@ class Reducer:
         self.on_verdict(key, verdict)
         return verdict
 
-    def _record(self, text: str, label: str, outcome: Outcome, interesting: bool, run) -> None:
+    def _record(self, text: str, label: str, outcome: Outcome, interesting: bool | None, run) -> None:
         main = outcome.main
         self.log_event(
             event="test",
@@ -210,6 +210,7 @@ class Reducer:
             spec = self.tool.spec(self.original, self._steps, self.settings.timeout)
             outcomes[index] = await self.run(spec)
             self.stats.tests_run += 1
+            self._record(self.original, "original", outcomes[index], None, (index + 1, runs))
 
         async with anyio.create_task_group() as group:
             for index in range(runs):

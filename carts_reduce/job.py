@@ -35,6 +35,8 @@ ORIGINAL_TIMEOUT = 600.0
 #: Once a failure proved flaky: runs per candidate, and runs of a verification.
 FLAKY_REPEAT = 5
 FLAKY_VERIFY = 10
+#: A pass change is saved at most this often: on resume the cache answers the rest.
+POSITION_SAVE_SECONDS = 2.0
 #: Fall-backs after a failed verification, before the result is taken as it is.
 MAX_REVERIFY = 3
 
@@ -111,7 +113,7 @@ async def run_job(job: Job, view, argv: list[str] | None = None, run=run_test) -
         view.update(reducer)
 
     reducer.on_improve = improved
-    reducer.on_position = lambda position: state.save(reducer)
+    reducer.on_position = lambda position: state.save(reducer, at_most_every=POSITION_SAVE_SECONDS)
     failure: Exception | None = None
     try:
         async with anyio.create_task_group() as group:

@@ -15,6 +15,8 @@ Layout of ``OUTPUT.state/``:
 from __future__ import annotations
 
 import json
+import math
+import time
 import shutil
 from dataclasses import asdict
 from pathlib import Path
@@ -38,6 +40,7 @@ class State:
         self.argv = argv or []
         self._cache_stream = None
         self._history_written = 0
+        self._saved_at = -math.inf
 
     @classmethod
     def beside(cls, output: Path, identity: dict[str, Any], argv: list[str] | None = None) -> State:
@@ -61,7 +64,12 @@ class State:
             self._cache_stream.write(f'["{key}", {str(verdict).lower()}]\n')
             self._cache_stream.flush()
 
-    def save(self, reducer: Reducer) -> None:
+    def save(self, reducer: Reducer, at_most_every: float = 0.0) -> None:
+        """Write the state; with ``at_most_every``, skip it when the last save is that recent."""
+        now = time.monotonic()
+        if at_most_every and now - self._saved_at < at_most_every:
+            return
+        self._saved_at = now
         history = self.directory / "history"
         self._history_written = min(self._history_written, len(reducer.history))
         for index in range(self._history_written, len(reducer.history)):

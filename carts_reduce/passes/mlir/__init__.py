@@ -1,12 +1,13 @@
 """MLIR passes on the lossless op tree, in schedule order.
 
 Phase 1 cuts structure, cheapest big cuts first: locations (one test, often
-a third of the bytes), module attributes and unused symbols, whole functions,
-dead code, ops with their forward slices, regions hoisted into their parent,
-results replaced by simpler values, bodies reduced to declarations, unused
-arguments. Every candidate is well-formed by construction. Phase 2 polishes
-what is left (shorter names, literals, attributes); the driver goes back to
-phase 1 whenever it helps.
+a third of the bytes), module attributes and unused symbols, whole functions
+with their call sites, dead code, ops with their forward slices, regions
+hoisted into their parent, results replaced by simpler values, bodies
+reduced to declarations, unused arguments (and the results of functions
+nobody calls). Every candidate is well-formed by construction. Phase 2
+polishes what is left (shorter names, literals, attributes); the driver goes
+back to phase 1 whenever it helps.
 """
 
 from __future__ import annotations
