@@ -8,14 +8,16 @@ back to the first. Cheap, big cuts come first; generic text passes come last.
 from __future__ import annotations
 
 from carts_reduce.passes.base import Pass
-from carts_reduce.passes.text import TEXT_PASSES
+from carts_reduce.passes.text import TEXT_PASSES, Blocks, Lines
 
 
 def schedule(fmt: str) -> list[list[Pass]]:
     if fmt == "mlir":
         from carts_reduce.passes.mlir import MLIR_PHASES
 
-        return [*MLIR_PHASES, TEXT_PASSES]
+        # Token-level ddmin after the op tree is done costs hundreds of tests
+        # and almost never helps: lines and blocks are the last resort here.
+        return [*MLIR_PHASES, [Blocks(), Lines()]]
     if fmt == "c":
         from carts_reduce.passes.c import C_PASSES
 
