@@ -1,0 +1,275 @@
+"""Run one reducer (carts-reduce or a peer) on one input under one predicate, and count its tests.
+
+Every tool gets the same thing: a scratch copy of the input, the case's
+interestingness script behind a counting wrapper, the same parallelism and the
+same wall-clock cap. The wrapper logs each invocation (start, end, exit status,
+hash of the candidate) and keeps one copy of each distinct candidate, so tests
+run, tests to the final result and the share of candidates that parse are
+measured the same way for every tool, from the outside. The parse check runs
+afterwards, on the stored candidates, so it never slows a tool down.
+
+At the cap the tool's whole process group gets SIGTERM, then SIGKILL; any
+process it started in a new session is found by a marker in its environment
+and killed by pid. The tool's best-so-far file is taken as its result (C-Vise,
+C-Reduce and Shrink Ray write their current best back into the file).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shlex
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SHRINKRAY = ROOT / "bench" / ".shrinkray-venv" / "bin" / "shrinkray"
+CARTS_REDUCE = ROOT / ".venv" / "bin" / "carts-reduce"
+MLIR_REDUCE = Path("/usr/lib/llvm-22/bin/mlir-reduce")
+TOOLS = ("carts-reduce", "cvise", "shrinkray", "creduce", "mlir-reduce")
+
+_WRAPPER = """#!/bin/bash
+# Counting wrapper around {script}: one 'S' line when a test starts, one 'E' line when it ends.
+f=${{1:-{basename}}}
+start=$EPOCHREALTIME
+h=$(sha1sum < "$f"); h=${{h%% *}}
+echo "S $start $$ $h" >> {log}
+[ -e {store}/$h ] || cp "$f" {store}/$h 2>/dev/null
+{script} "$f"
+rc=$?
+echo "E $start $EPOCHREALTIME $$ $rc $h" >> {log}
+{exit_line}
+"""
+
+
+@dataclass
+class Invocation:
+    start: float
+    end: float | None  # None: the tool killed the test before it finished
+    returncode: int | None
+    sha1: str
+
+
+@dataclass
+class ToolRun:
+    tool: str
+    available: bool
+    output: str | None = None  # path of the final file
+    wall_seconds: float = 0.0
+    capped: bool = False  # killed at the time limit
+    returncode: int | None = None
+    note: str = ""
+    invocations: list[Invocation] = field(default_factory=list)
+    store: str | None = None  # folder of distinct candidates, named by sha1
+    metadata: dict | None = None  # carts-reduce's OUT.json, when present
+
+    @property
+    def tests(self) -> int:
+        return len(self.invocations)
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        data.pop("invocations")
+        data["tests"] = self.tests
+        return data
+
+
+def which(tool: str) -> Path | None:
+    if tool == "shrinkray":
+        return SHRINKRAY if SHRINKRAY.exists() else None
+    if tool == "carts-reduce":
+        return CARTS_REDUCE if CARTS_REDUCE.exists() else None
+    if tool == "mlir-reduce":
+        return MLIR_REDUCE if MLIR_REDUCE.exists() else None
+    found = shutil.which(tool)
+    return Path(found) if found else None
+
+
+def version(tool: str) -> str | None:
+    exe = which(tool)
+    if exe is None:
+        return None
+    try:
+        proc = subprocess.run([str(exe), "--version"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    lines = [line.strip() for line in (proc.stdout + proc.stderr).splitlines() if line.strip()]
+    if tool == "mlir-reduce":
+        lines = [line for line in lines if "version" in line.lower()] or lines
+    return lines[0] if lines else None
+
+
+def counting_wrapper(script: Path, basename: str, workdir: Path, invert: bool = False) -> tuple[Path, Path, Path]:
+    """Write the wrapper; returns (wrapper, log file, candidate store)."""
+    log = workdir / "tests.log"
+    store = workdir / "candidates"
+    store.mkdir(parents=True, exist_ok=True)
+    log.touch()
+    # mlir-reduce takes a non-zero exit as "interesting": the wrapper flips the verdict for it.
+    exit_line = "[ $rc -eq 0 ] && exit 1 || exit 0" if invert else "exit $rc"
+    wrapper = workdir / "interesting-counted.sh"
+    wrapper.write_text(_WRAPPER.format(
+        script=shlex.quote(str(script)), basename=shlex.quote(basename),
+        log=shlex.quote(str(log)), store=shlex.quote(str(store)), exit_line=exit_line,
+    ))
+    wrapper.chmod(0o755)
+    return wrapper, log, store
+
+
+def read_log(log: Path) -> list[Invocation]:
+    started: dict[tuple[str, str], str] = {}
+    ended: dict[tuple[str, str], tuple[float, int]] = {}
+    for line in log.read_text().splitlines():
+        parts = line.split()
+        if len(parts) == 4 and parts[0] == "S":
+            started[(parts[1], parts[2])] = parts[3]
+        elif len(parts) == 6 and parts[0] == "E":
+            ended[(parts[1], parts[3])] = (float(parts[2]), int(parts[4]))
+    calls = []
+    for (start, pid), sha1 in started.items():
+        end, rc = ended.get((start, pid), (None, None))
+        calls.append(Invocation(float(start), end, rc, sha1))
+    calls.sort(key=lambda call: call.start)
+    return calls
+
+
+def command(tool: str, target: Path, wrapper: Path, jobs: int, test_timeout: float, kind: str,
+            time_limit: float, extra: dict) -> list[str]:
+    exe = str(which(tool))
+    if tool == "cvise":
+        argv = [exe, "--n", str(jobs), "--timeout", str(int(test_timeout)), "--tidy"]
+        if kind != "c":
+            argv.append("--not-c")  # its C passes (clang_delta) only waste tests on other languages
+        return argv + [str(wrapper), target.name]  # it refuses a test case path with folders
+    if tool == "creduce":
+        argv = [exe, "--n", str(jobs), "--timeout", str(int(test_timeout)), "--tidy"]
+        if kind != "c":
+            argv.append("--not-c")
+        return argv + [str(wrapper), target.name]
+    if tool == "shrinkray":
+        return [
+            exe, "--parallelism", str(jobs), "--timeout", str(test_timeout),
+            "--ui", "basic", "--no-llm", "--no-history", "--formatter", "none",
+            "--trivial-is-not-error", "--input-type", "arg", "--backup", str(target) + ".bak",
+            str(wrapper), str(target),
+        ]
+    if tool == "mlir-reduce":
+        # Sequential by design; the op-reduction tree with upstream's default traversal.
+        return [exe, "--allow-unregistered-dialect", str(target),
+                f"--reduction-tree=traversal-mode=0 test={wrapper}", "-o", str(extra["output"])]
+    if tool == "carts-reduce":
+        # Its own clock stops it a little before the hard cap, leaving time to verify and write the result.
+        return [exe, str(target), "--script", str(wrapper), "--jobs", str(jobs),
+                "-o", str(extra["output"]), "--json-log", str(extra["json_log"]), "--quiet",
+                "--max-time", str(round(time_limit * 0.9)), *extra.get("args", ())]
+    raise ValueError(f"unknown tool {tool}")
+
+
+def _marked_pids(token: str) -> list[int]:
+    """Processes whose environment carries this run's marker (started by the tool, in any session)."""
+    needle = f"BENCH_RUN_TOKEN={token}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            if needle in (entry / "environ").read_bytes().split(b"\0"):
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+def _stop(proc: subprocess.Popen, token: str, grace: float = 5.0) -> None:
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            pass
+        try:
+            proc.wait(timeout=grace)
+            break
+        except subprocess.TimeoutExpired:
+            continue
+    # Tests the tool ran in sessions of their own.
+    for _ in range(3):
+        pids = _marked_pids(token)
+        if not pids:
+            return
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        time.sleep(0.2)
+
+
+def run_tool(tool: str, input_path: Path, script: Path, workdir: Path, *, jobs: int, time_limit: float,
+             kind: str, test_timeout: float = 60.0, carts_args: tuple[str, ...] = ()) -> ToolRun:
+    """Run `tool` on a copy of `input_path` in `workdir` with `script` as the predicate."""
+    if which(tool) is None:
+        return ToolRun(tool, available=False, note="not available")
+    if tool == "mlir-reduce" and kind != "mlir":
+        return ToolRun(tool, available=False, note="MLIR only")
+    workdir.mkdir(parents=True, exist_ok=True)
+    target = workdir / input_path.name
+    shutil.copyfile(input_path, target)
+    wrapper, log, store = counting_wrapper(script, input_path.name, workdir, invert=tool == "mlir-reduce")
+    output = workdir / ("reduced" + input_path.suffix)
+    extra = {"output": output, "json_log": workdir / "carts-reduce.log.jsonl", "args": carts_args}
+    argv = command(tool, target, wrapper, jobs, test_timeout, kind, time_limit, extra)
+    token = uuid.uuid4().hex
+    # Short: multiprocessing puts AF_UNIX sockets in TMPDIR, whose paths are limited to 108 bytes.
+    tmp = Path(tempfile.mkdtemp(prefix="crb-", dir="/tmp"))
+    env = dict(os.environ, BENCH_RUN_TOKEN=token, TMPDIR=str(tmp), SHRINKRAY_LLM="0", PYTHONUNBUFFERED="1")
+    stdout = open(workdir / "tool.stdout", "wb")
+    stderr = open(workdir / "tool.stderr", "wb")
+    started = time.monotonic()
+    proc = subprocess.Popen(argv, cwd=workdir, env=env, stdin=subprocess.DEVNULL, stdout=stdout,
+                            stderr=stderr, start_new_session=True)
+    capped = False
+    try:
+        proc.wait(timeout=time_limit)
+    except subprocess.TimeoutExpired:
+        capped = True
+    except BaseException:
+        _stop(proc, token)
+        raise
+    wall = time.monotonic() - started
+    _stop(proc, token)
+    stdout.close()
+    stderr.close()
+    shutil.rmtree(tmp, ignore_errors=True)
+    (workdir / "command.txt").write_text(shlex.join(argv) + "\n")
+
+    run = ToolRun(tool, available=True, wall_seconds=round(wall, 2), capped=capped,
+                  returncode=None if capped else proc.returncode, invocations=read_log(log), store=str(store))
+    if tool in ("cvise", "creduce", "shrinkray"):
+        run.output = str(target)  # reduced in place
+    elif output.exists():
+        run.output = str(output)
+    else:
+        run.note = "no output file"
+    if run.returncode not in (0, None):
+        tail = (workdir / "tool.stderr").read_text(errors="replace").strip().splitlines()[-1:]
+        exit_text = f"exit {run.returncode}" + (f": {tail[0].strip()[:120]}" if tail else "")
+        run.note = f"{run.note}; {exit_text}" if run.note else exit_text
+    if tool == "carts-reduce":
+        meta = Path(str(output) + ".json")
+        if meta.exists():
+            try:
+                run.metadata = json.loads(meta.read_text())
+            except ValueError:
+                pass
+    return run
+
+
+def sha1_of(path: Path) -> str:
+    return hashlib.sha1(Path(path).read_bytes()).hexdigest()
