@@ -122,3 +122,17 @@ def test_help_explains_the_main_options(tmp_path):
 def test_version(tmp_path):
     result = carts_reduce("--version", cwd=tmp_path)
     assert result.returncode == 0 and result.stdout.startswith("carts-reduce ")
+
+
+def test_validate_with_mlir_opt_skips_what_upstream_rejects(case, mlir_opt):
+    result = carts_reduce(case.name, "--pass", "canonicalize-memrefs", "--carts", str(STANDIN_CARTS),
+                          "--validate-with", "mlir-opt", "-j", "2", "-q", cwd=case.parent)
+    assert result.returncode == 0, result.stderr
+    import json
+
+    record = json.loads((case.parent / "alloc3d.reduced.mlir.json").read_text())
+    assert record["precheck_rejected"] > 0
+    reduced = case.parent / "alloc3d.reduced.mlir"
+    check = subprocess.run([str(mlir_opt), "--allow-unregistered-dialect", str(reduced), "-o", "/dev/null"])
+    assert check.returncode == 0
+    assert record["sizes_after"]["ops"] < record["sizes_before"]["ops"]
