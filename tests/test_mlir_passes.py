@@ -613,3 +613,16 @@ def test_rhs4sg_with_the_standin_reduces_to_at_most_12_ops(shared_data, standin_
     record = json.loads(Path(f"{output}.json").read_text())
     assert record["tests_run"] < 1000
     print(f"rhs4sg: {count_ops(reduced)} ops, {len(reduced.encode())} bytes, {record['tests_run']} tests, {elapsed:.1f} s")
+
+
+def test_generic_text_passes_only_offer_mlir_that_parses(shared_data):
+    from carts_reduce.formats.mlir import def_use_errors
+    from carts_reduce.passes.mlir.wellformed import WellFormed
+    from carts_reduce.passes.text import Lines
+
+    text = (shared_data / "real-crashes" / "mlir22-canonicalize-affine-load-empty-global" / "reference.mlir").read_text()
+    raw = [c for _, c in Lines().candidates(text, None)]
+    kept = [c for _, c in WellFormed(Lines()).candidates(text, None)]
+    assert 0 < len(kept) < len(raw)
+    for candidate in kept:
+        assert def_use_errors(parse(candidate)) == []

@@ -14,10 +14,12 @@ from carts_reduce.passes.text import TEXT_PASSES, Blocks, Lines
 def schedule(fmt: str) -> list[list[Pass]]:
     if fmt == "mlir":
         from carts_reduce.passes.mlir import MLIR_PHASES
+        from carts_reduce.passes.mlir.wellformed import WellFormed
 
         # Token-level ddmin after the op tree is done costs hundreds of tests
-        # and almost never helps: lines and blocks are the last resort here.
-        return [*MLIR_PHASES, [Blocks(), Lines()]]
+        # and almost never helps: lines and blocks are the last resort here,
+        # and only their candidates that still parse are tested.
+        return [*MLIR_PHASES, [WellFormed(Blocks()), WellFormed(Lines())]]
     if fmt == "c":
         from carts_reduce.passes.c import C_PASSES
 
