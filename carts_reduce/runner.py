@@ -27,12 +27,8 @@ TERM_GRACE = 0.5
 SHELL = ("/bin/sh", "-c")
 
 
-async def run_test(spec: TestSpec, keep_dir: Path | None = None) -> Outcome:
-    """Run the steps of ``spec`` in order in a new temp dir, then remove it.
-
-    When ``keep_dir`` is given, the files of the test dir are copied there
-    before removal (for `--keep-tests` style debugging).
-    """
+async def run_test(spec: TestSpec) -> Outcome:
+    """Run the steps of ``spec`` in order in a new temp dir, then remove it."""
     workdir = Path(tempfile.mkdtemp(prefix="carts-reduce-"))
     results: list[StepResult] = []
     try:
@@ -50,9 +46,6 @@ async def run_test(spec: TestSpec, keep_dir: Path | None = None) -> Outcome:
                 break
         return Outcome(tuple(results))
     finally:
-        if keep_dir is not None:
-            with anyio.CancelScope(shield=True):
-                shutil.copytree(workdir, keep_dir, dirs_exist_ok=True)
         shutil.rmtree(workdir, ignore_errors=True)
 
 
