@@ -156,7 +156,7 @@ def command(tool: str, target: Path, wrapper: Path, jobs: int, test_timeout: flo
     if tool == "shrinkray":
         return [
             exe, "--parallelism", str(jobs), "--timeout", str(test_timeout),
-            "--ui", "basic", "--no-llm", "--no-history", "--formatter", "none",
+            "--ui", "basic", "--no-llm", "--formatter", "none",
             "--trivial-is-not-error", "--input-type", "arg", "--backup", str(target) + ".bak",
             str(wrapper), str(target),
         ]
@@ -251,7 +251,9 @@ def run_tool(tool: str, input_path: Path, script: Path, workdir: Path, *, jobs: 
 
     run = ToolRun(tool, available=True, wall_seconds=round(wall, 2), capped=capped,
                   returncode=None if capped else proc.returncode, invocations=read_log(log), store=str(store))
-    if tool in ("cvise", "creduce", "shrinkray"):
+    if tool == "shrinkray":
+        run.output = str(shrinkray_best(target, workdir))
+    elif tool in ("cvise", "creduce"):
         run.output = str(target)  # reduced in place
     elif output.exists():
         run.output = str(output)
@@ -269,6 +271,23 @@ def run_tool(tool: str, input_path: Path, script: Path, workdir: Path, *, jobs: 
             except ValueError:
                 pass
     return run
+
+
+def shrinkray_best(target: Path, workdir: Path) -> Path:
+    """Shrink Ray's smallest result so far (shortlex), from its history of accepted reductions.
+
+    The file it reduces is not enough: once a pass reaches a fixpoint it restarts
+    from the original (--restart, its default) and writes each step of that new
+    descent back into the file, so a run stopped at the cap can leave a file far
+    larger than the best it had found.
+    """
+    found = [target, *workdir.glob(f".shrinkray/*/reductions/*/{target.name}")]
+    best = min(found, key=lambda path: (path.stat().st_size, path.read_bytes()))
+    if best == target:
+        return target
+    chosen = workdir / f"shrinkray-best{target.suffix}"
+    shutil.copyfile(best, chosen)
+    return chosen
 
 
 def sha1_of(path: Path) -> str:
