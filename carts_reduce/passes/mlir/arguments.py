@@ -76,13 +76,7 @@ def _group_after(text: str, start: int, end: int, token_kind: str, token_text: s
     tokens = tokenize(text[start:end])
     for i, token in enumerate(tokens):
         if token.kind == token_kind and token.text == token_text:
-            j = i + 1
-            while j < len(tokens) and tokens[j].kind in (WS, COMMENT):
-                j += 1
-            if j < len(tokens) and tokens[j].text == "(":
-                group = paren_group_at(tokens, j)
-                return None if group is None else (start + group[0], start + group[1])
-            return None
+            return _parens_after_token(tokens, i, start)
     return None
 
 
@@ -160,13 +154,18 @@ def _function_type_inputs(text: str, start: int, end: int) -> tuple[int, int] | 
         elif token.text in (")", "]", "}", ">"):
             depth -= 1
         elif token.text == ":" and depth == 0:
-            j = i + 1
-            while j < len(tokens) and tokens[j].kind in (WS, COMMENT):
-                j += 1
-            if j < len(tokens) and tokens[j].text == "(":
-                group = paren_group_at(tokens, j)
-                return None if group is None else (start + group[0], start + group[1])
-            return None
+            return _parens_after_token(tokens, i, start)
+    return None
+
+
+def _parens_after_token(tokens, i: int, start: int) -> tuple[int, int] | None:
+    """Offsets of the ``(...)`` that follows token ``i`` (blanks skipped), or None."""
+    j = i + 1
+    while j < len(tokens) and tokens[j].kind in (WS, COMMENT):
+        j += 1
+    if j < len(tokens) and tokens[j].text == "(":
+        group = paren_group_at(tokens, j)
+        return None if group is None else (start + group[0], start + group[1])
     return None
 
 

@@ -48,10 +48,9 @@ def type_token(tok: Token) -> bool:
     return tok.kind == "ident" and (tok.text.startswith(_COMPOSITE) or re.fullmatch(_SCALAR, tok.text) is not None)
 
 
-def _close(text: str, open_at: int) -> int:
-    """End of the ``<...>`` opening at ``open_at`` (``->`` and strings skipped), or -1."""
-    depth = 0
-    i = open_at
+def _brackets(text: str, start: int = 0):
+    """``(index, char, depth after it)`` for each bracket or comma, strings and ``->`` skipped."""
+    depth, i = 0, start
     while i < len(text):
         c = text[i]
         if c == '"':
@@ -63,11 +62,20 @@ def _close(text: str, open_at: int) -> int:
             continue
         if c in "<([{":
             depth += 1
+            yield i, c, depth
         elif c in ">)]}":
             depth -= 1
-            if depth == 0:
-                return i + 1
+            yield i, c, depth
+        elif c == ",":
+            yield i, c, depth
         i += 1
+
+
+def _close(text: str, open_at: int) -> int:
+    """End of the ``<...>`` opening at ``open_at`` (``->`` and strings skipped), or -1."""
+    for i, c, depth in _brackets(text, open_at):
+        if c in ">)]}" and depth == 0:
+            return i + 1
     return -1
 
 
@@ -87,24 +95,11 @@ def nested_types(spelled: str) -> list[str]:
 
 def split_top(body: str) -> list[str]:
     """``body`` split at commas outside brackets and strings."""
-    parts, depth, last, i = [], 0, 0, 0
-    while i < len(body):
-        c = body[i]
-        if c == '"':
-            m = _STRING.match(body, i)
-            i = m.end() if m else i + 1
-            continue
-        if c == "-" and body.startswith(">", i + 1):
-            i += 2
-            continue
-        if c in "<([{":
-            depth += 1
-        elif c in ">)]}":
-            depth -= 1
-        elif c == "," and depth == 0:
+    parts, last = [], 0
+    for i, c, depth in _brackets(body):
+        if c == "," and depth == 0:
             parts.append(body[last:i])
             last = i + 1
-        i += 1
     parts.append(body[last:])
     return parts
 
