@@ -22,6 +22,7 @@ from carts_reduce.passes.mlir.polish_attributes import DropAttributes
 from carts_reduce.passes.mlir.polish_comments import StripComments
 from carts_reduce.passes.mlir.polish_common import dangling_symbols, smaller
 from carts_reduce.passes.mlir.polish_labels import RenameLabels
+from carts_reduce.passes.mlir.polish_function import UnwrapFunctions
 from carts_reduce.passes.mlir.polish_module import UnwrapModule
 from carts_reduce.passes.mlir.polish_numbers import ShortenNumbers, exact_float
 from carts_reduce.passes.mlir.polish_rename import RenameValues
@@ -119,6 +120,38 @@ def test_the_top_level_module_is_unwrapped_one_level_less_indented():
 )
 def test_a_module_that_means_more_than_syntax_stays(text):
     assert list(UnwrapModule().candidates(text, None)) == []
+
+
+# --------------------------------------------------------------- functions
+def test_a_function_body_goes_to_module_level_without_its_return():
+    text = "func.func @a() {\n  %0 = test.with_bounds : i1\n  arith.ceildivui %0, %0 : i1\n  return\n}\n"
+    assert first(UnwrapFunctions(), text) == "%0 = test.with_bounds : i1\narith.ceildivui %0, %0 : i1\n"
+    nested = "module {\n  func.func @a() {\n    %0 = arith.constant 1 : i1\n    return\n  }\n}\n"
+    assert first(UnwrapFunctions(), nested) == "module {\n  %0 = arith.constant 1 : i1\n}\n"
+
+
+def test_the_last_function_goes_first_and_each_candidate_is_sound():
+    text = (
+        "func.func @a() {\n  %0 = arith.constant 0 : i8\n  return\n}\n"
+        "func.func @b() {\n  %1 = arith.constant 1 : i8\n  return\n}\n"
+    )
+    candidates = [c for _, c in UnwrapFunctions().candidates(text, None)]
+    assert len(candidates) == 2 and candidates[0].endswith("%1 = arith.constant 1 : i8\n")
+    for candidate in candidates:
+        assert_sound(candidate, text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "func.func @a(%x: i1) {\n  arith.addi %x, %x : i1\n  return\n}\n",  # uses its argument
+        "func.func @a() {\n  return\n}\nfunc.func @b() {\n  func.call @a() : () -> ()\n  return\n}\n",  # @a is called
+        "%0 = arith.constant 0 : i1\nfunc.func @a() {\n  %0 = arith.constant 1 : i1\n  return\n}\n",  # %0 is taken
+        "func.func @a() {\n  cf.br ^bb1\n^bb1:\n  return\n}\n",  # several blocks
+    ],
+)
+def test_a_function_whose_body_cannot_stand_alone_stays(text):
+    assert [c for _, c in UnwrapFunctions().candidates(text, None) if "@a" not in c] == []
 
 
 # ------------------------------------------------------------- unused names

@@ -1,7 +1,8 @@
 """The polish passes, in schedule order: after the structural cuts, make the text short.
 
 Comments go first (they are often most of a reduced file), then the
-top-level ``module {}`` the parser would add back anyway; names of unused
+top-level ``module {}`` the parser would add back anyway and the
+functions whose ops can stand at module level; names of unused
 results go before the renames, which then have fewer values to name (each
 is one test when names do not matter); attributes are dropped before
 numbers and types are shortened, so fewer of them are left to try; numbers
@@ -15,6 +16,7 @@ from carts_reduce.passes.base import Pass
 from carts_reduce.passes.mlir.polish_aliases import RenameAliases
 from carts_reduce.passes.mlir.polish_attributes import DropAttributes
 from carts_reduce.passes.mlir.polish_comments import StripComments
+from carts_reduce.passes.mlir.polish_function import UnwrapFunctions
 from carts_reduce.passes.mlir.polish_labels import RenameLabels
 from carts_reduce.passes.mlir.polish_module import UnwrapModule
 from carts_reduce.passes.mlir.polish_numbers import ShortenNumbers
@@ -27,6 +29,7 @@ from carts_reduce.passes.mlir.polish_whitespace import TidyWhitespace
 POLISH_PASSES: list[Pass] = [
     StripComments(),
     UnwrapModule(),
+    UnwrapFunctions(),
     DropUnusedNames(),
     RenameValues(),
     RenameLabels(),
