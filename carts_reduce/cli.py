@@ -18,14 +18,13 @@ import typer
 from rich.console import Console
 
 from carts_reduce import __version__
-from carts_reduce.corpus_cli import carts_version
 from carts_reduce.driver import NotInteresting
 from carts_reduce.formats import FORMATS, detect
 from carts_reduce.job import Job, run_job
 from carts_reduce.progress import ProgressView, summary_table
 from carts_reduce.stages import StageError, check_stage
 from carts_reduce.state import read_argv
-from carts_reduce.tool import C_PRECHECK, DEFAULT_COMMAND, DEFAULT_FRONTEND, Tool
+from carts_reduce.tool import C_PRECHECK, DEFAULT_COMMAND, DEFAULT_FRONTEND, Tool, carts_version
 
 SUBCOMMANDS = ("corpus", "report", "predicates")
 EXIT_USAGE = 2

@@ -27,9 +27,10 @@ from carts_reduce.corpus import (
     signature_summary,
 )
 from carts_reduce.lit_export import export_lit
-from carts_reduce.outcome import Outcome, Step, TestSpec
+from carts_reduce.outcome import Outcome
 from carts_reduce.record import ReductionRecord
 from carts_reduce.report import render_report, rerun_record
+from carts_reduce.tool import carts_version
 
 corpus_app = typer.Typer(help="The regression corpus of reduced cases.", no_args_is_help=True)
 console = Console()
@@ -70,17 +71,6 @@ def resolve_carts(carts: str | None, needed: bool) -> str | None:
     if needed:
         raise _fail(f"cannot find the carts driver `{carts or 'carts'}`: give --carts PATH (or set CARTS)")
     return carts
-
-
-async def carts_version(carts: str | None, timeout: float = 30.0) -> str | None:
-    """First line of ``carts --version``, or None when it says nothing useful."""
-    from carts_reduce.runner import run_test
-
-    spec = TestSpec(files=(), steps=(Step("version", (carts or "carts", "--version")),), timeout=timeout)
-    outcome = await run_test(spec)
-    result = outcome.main
-    text = (result.stdout or result.stderr).strip()
-    return text.splitlines()[0] if not result.failed and text else None
 
 
 @corpus_app.command("add")

@@ -281,15 +281,33 @@ class Reducer:
         return self.best
 
     async def _first_interesting(self, current: Pass, text: str, cursor) -> tuple[Any, str] | None:
-        """Test candidates of one pass, ``jobs`` at a time; the first hit in order wins."""
+        """Test candidates of one pass, ``jobs`` at a time; the first hit in order wins.
+
+        While every slot is busy, the next candidate is made ready: the pass's
+        CPU work then overlaps the tests instead of adding to their time.
+        """
         generator = current.candidates(text, cursor)
         limit = sort_key(text)
         proposals: list[tuple[Any, str]] = []
         verdicts: dict[int, bool] = {}
         seen: set[str] = set()
+        ready: list[tuple[tuple[Any, str], str]] = []  # at most one proposal made ahead
         exhausted = False
         in_flight = 0
         send, receive = anyio.create_memory_object_stream[int](math.inf)
+
+        def pull() -> tuple[tuple[Any, str], str] | None:
+            """The pass's next proposal worth a look (smaller, not seen in this pass), with its digest."""
+            for proposal in generator:
+                candidate = proposal[1]
+                if sort_key(candidate) >= limit:
+                    self.stats.skipped_not_smaller += 1
+                    continue
+                key = digest(candidate)
+                if key not in seen:
+                    seen.add(key)
+                    return proposal, key
+            return None
 
         async def test(index: int, candidate: str) -> None:
             verdicts[index] = await self.judge(candidate, current.name)
@@ -303,22 +321,15 @@ class Reducer:
                         group.cancel_scope.cancel()
                         return proposals[checked]
                     checked += 1
-                if exhausted and checked >= len(proposals):
+                if exhausted and not ready and checked >= len(proposals):
                     return None
                 hit_pending = any(verdicts.values())
-                if not exhausted and not hit_pending and in_flight < self.settings.jobs:
-                    proposal = next(generator, None)
-                    if proposal is None:
+                if not hit_pending and in_flight < self.settings.jobs and (ready or not exhausted):
+                    item = ready.pop() if ready else pull()
+                    if item is None:
                         exhausted = True
                         continue
-                    candidate = proposal[1]
-                    if sort_key(candidate) >= limit:
-                        self.stats.skipped_not_smaller += 1
-                        continue
-                    key = digest(candidate)
-                    if key in seen:
-                        continue
-                    seen.add(key)
+                    proposal, key = item
                     index = len(proposals)
                     proposals.append(proposal)
                     if key in self.cache:
@@ -326,10 +337,17 @@ class Reducer:
                         verdicts[index] = self.cache[key]
                         continue
                     in_flight += 1
-                    group.start_soon(test, index, candidate)
+                    group.start_soon(test, index, proposal[1])
                     continue
                 if in_flight == 0:  # only cached verdicts ahead: nothing to wait for
                     continue
+                if not hit_pending and not ready and not exhausted:
+                    await anyio.sleep(0)  # let the tests just started get going first
+                    item = pull()
+                    if item is None:
+                        exhausted = True
+                    else:
+                        ready.append(item)
                 await receive.receive()
                 in_flight -= 1
 

@@ -13,6 +13,7 @@ import datetime
 import hashlib
 import math
 import signal
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -73,6 +74,7 @@ class JobResult:
     resumed: bool = False
     verify_fallback: bool = False
     messages: list[str] = field(default_factory=list)
+    sizes_before: dict[str, int] = field(default_factory=dict)
 
 
 def derive_timeout(durations: list[float]) -> float:
@@ -98,7 +100,7 @@ async def run_job(job: Job, view, argv: list[str] | None = None, run=run_test) -
         job.text,
         job.tool,
         job.predicate,
-        schedule(job.fmt),
+        [],  # the schedule comes from _prepare
         settings,
         on_progress=view.update,
         on_other_failure=others.offer,
@@ -132,7 +134,7 @@ async def run_job(job: Job, view, argv: list[str] | None = None, run=run_test) -
             state.remove()
         raise NotInteresting(str(failure))
     write_atomic(job.output_path, reducer.best)
-    record = _record(job, reducer, started, others)
+    record = _record(job, reducer, started, others, result.sizes_before or measure(job.text, job.fmt))
     record.save(ReductionRecord.path_for(job.output_path))
     result.record = record
     if not result.interrupted and not job.keep_state:
@@ -142,6 +144,7 @@ async def run_job(job: Job, view, argv: list[str] | None = None, run=run_test) -
 
 
 async def _reduce(job: Job, reducer: Reducer, state: State, settings: Settings, view, result: JobResult) -> None:
+    preparation = _InBackground(_prepare, job)
     result.resumed = state.load(reducer)
     if not result.resumed:
         outcomes = await reducer.check_original()
@@ -152,6 +155,7 @@ async def _reduce(job: Job, reducer: Reducer, state: State, settings: Settings, 
             )
         if settings.repeat > 1:
             reducer.flaky = True  # k-of-n asked for from the start
+    reducer.phases, result.sizes_before = await preparation.result()
     state.attach(reducer)
     write_atomic(job.output_path, reducer.best)
     state.save(reducer)
@@ -204,6 +208,39 @@ async def _verified(reducer: Reducer, job: Job, result: JobResult) -> bool:
     return False
 
 
+def _prepare(job: Job) -> tuple[list, dict[str, int]]:
+    """The pass schedule (importing the passes) and the input's sizes."""
+    return schedule(job.fmt), measure(job.text, job.fmt)
+
+
+class _InBackground:
+    """A function run in a thread, started at once: CPU work that overlaps the original's runs.
+
+    Importing the passes and parsing the input take about as long as a fast
+    test; the original runs in other processes meanwhile, so doing both at
+    once takes that time off every reduction.
+    """
+
+    def __init__(self, function, *args) -> None:
+        self._value: Any = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(function, *args), daemon=True)
+        self._thread.start()
+
+    def _run(self, function, *args) -> None:
+        try:
+            self._value = function(*args)
+        except BaseException as error:  # handed to whoever waits for the result
+            self._error = error
+
+    async def result(self) -> Any:
+        if self._thread.is_alive():
+            await anyio.to_thread.run_sync(self._thread.join)
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
 def _verify_runs(reducer: Reducer, job: Job) -> int:
     if job.verify <= 0:
         return 0
@@ -237,7 +274,7 @@ def _identity(job: Job) -> dict[str, Any]:
     }
 
 
-def _record(job: Job, reducer: Reducer, started, others: OtherFailures) -> ReductionRecord:
+def _record(job: Job, reducer: Reducer, started, others: OtherFailures, sizes_before: dict[str, int]) -> ReductionRecord:
     stats = reducer.stats
     return ReductionRecord(
         tool_version=__version__,
@@ -253,7 +290,7 @@ def _record(job: Job, reducer: Reducer, started, others: OtherFailures) -> Reduc
         predicate_options={k: (str(v) if isinstance(v, Path) else v) for k, v in job.predicate_options.items() if v},
         signature=reducer.target.to_dict() if reducer.target else None,
         standin=job.standin,
-        sizes_before=measure(job.text, job.fmt),
+        sizes_before=sizes_before,
         sizes_after=measure(reducer.best, job.fmt),
         tests_run=stats.tests_run,
         cache_hits=stats.cache_hits,

@@ -75,3 +75,14 @@ class Tool:
             timeout=timeout,
             env=self.env,
         )
+
+
+async def carts_version(carts: str | None, timeout: float = 30.0) -> str | None:
+    """First line of ``carts --version``, or None when it says nothing useful."""
+    from carts_reduce.runner import run_test
+
+    spec = TestSpec(files=(), steps=(Step("version", (carts or "carts", "--version")),), timeout=timeout)
+    outcome = await run_test(spec)
+    result = outcome.main
+    text = (result.stdout or result.stderr).strip()
+    return text.splitlines()[0] if not result.failed and text else None
