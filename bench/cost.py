@@ -1,14 +1,15 @@
 """carts-reduce's own cost, apart from the tests it runs.
 
-    .venv/bin/python bench/cost.py [--lines 50000] [--test-ms 50] [--time-limit 120] [--jobs 1]
+    .venv/bin/python bench/cost.py [--lines 50000] [--test-ms 50] [--jobs 1] [--skip-overhead]
 
 1. Parse and print a ~50,000-line MLIR module with carts-reduce's lossless
    parser (the real-crashes mlir22 kernels, copied with renamed symbols until
    the module is that long); the print must give the text back byte for byte.
-2. Reduce that case's input with a predicate that takes ``--test-ms`` per test
-   (a sleep, then a grep for the reproducer's two key ops) and report how much
-   of the run was spent outside tests, from carts-reduce's per-test JSON log
-   and from the counting wrapper.
+2. Reduce two inputs with a predicate that takes ``--test-ms`` per test (a
+   sleep, then a grep for what must stay) and report how much of the run was
+   spent outside tests, from carts-reduce's per-test JSON log: over the whole
+   run (Python start-up and shutdown included) and between the first and the
+   last test (the part that grows with the number of tests).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import subprocess
 import sys
 import tempfile
 import time
@@ -28,11 +30,20 @@ import peers  # noqa: E402
 
 KERNELS = case_defs.DATA / "real-crashes" / "mlir22-canonicalize-affine-load-empty-global" / "input.mlir"
 
+#: Reductions timed with a predicate that takes ``--test-ms`` per test: (name, input, what must stay).
+#: The first is short (start-up weighs on it); the second keeps a dozen ops, so ddmin runs longer.
+OVERHEAD_CASES = [
+    ("mlir22 kernels", KERNELS,
+     "grep -q 'memref.global \"private\" constant @__constant_0xi8' \"$f\" && grep -q 'affine.load' \"$f\""),
+    ("rhs4sg_base", case_defs.DATA / "mlir-carts" / "rhs4sg_base__57d19f26.mlir",
+     "grep -q 'memref<?xmemref<?xmemref<?xmemref<?xf32>>>>' \"$f\" && [ \"$(grep -c affine.load \"$f\")\" -ge 12 ]"),
+]
+
 _SLOW_PREDICATE = """#!/bin/bash
-# {ms} ms of "work", then interesting iff the empty constant global and an affine.load survive.
+# {ms} ms of "work", then a grep for what must stay.
 f=${{1:-input.mlir}}
 sleep {seconds}
-grep -q 'memref.global "private" constant @__constant_0xi8' "$f" && grep -q 'affine.load' "$f"
+{check}
 """
 
 
@@ -69,41 +80,42 @@ def parse_print(lines: int) -> dict:
             "print_s": round(best_print, 3), "total_s": round(best_parse + best_print, 3)}
 
 
-def overhead(test_ms: float, time_limit: float, jobs: int) -> dict:
+def overhead(name: str, input_path: Path, check: str, test_ms: float, jobs: int) -> dict:
+    """Reduce ``input_path`` with a ``test_ms`` predicate; how much of the time no test ran.
+
+    The tests' own durations come from carts-reduce's JSON log (each from the
+    start of its process to its exit). *Whole run* counts everything from
+    launching carts-reduce to its exit, Python start-up and shutdown included;
+    *between tests* only the span from the first test's start to the last
+    one's end, the part that grows with the number of tests.
+    """
     work = Path(tempfile.mkdtemp(prefix="carts-reduce-cost-"))
     script = work / "slow-predicate.sh"
-    script.write_text(_SLOW_PREDICATE.format(ms=test_ms, seconds=test_ms / 1000))
+    script.write_text(_SLOW_PREDICATE.format(ms=test_ms, seconds=test_ms / 1000, check=check))
     script.chmod(0o755)
-    run = peers.run_tool("carts-reduce", KERNELS, script, work / "run", jobs=jobs, time_limit=time_limit,
-                         kind="mlir")
-    if not run.available:
-        return {"error": run.note}
-    log = work / "run" / "carts-reduce.log.jsonl"
-    durations = []
-    if log.exists():
-        for line in log.read_text().splitlines():
-            try:
-                entry = json.loads(line)
-            except ValueError:
-                continue
-            if entry.get("event") == "test" and "duration" in entry:
-                durations.append(float(entry["duration"]))
-    wall = run.wall_seconds
-    in_tests = sum(durations) / max(1, jobs)
-    calls = run.invocations
-    spans = sorted((c.start, c.end or c.start) for c in calls)
-    busy, reach = 0.0, None
-    for start, end in spans:
-        if reach is None or start > reach:
-            busy, reach = busy + end - start, end
-        elif end > reach:
-            busy, reach = busy + end - reach, end
+    target = work / input_path.name
+    target.write_bytes(input_path.read_bytes())
+    log = work / "log.jsonl"
+    argv = [str(peers.CARTS_REDUCE), str(target), "--script", str(script), "--jobs", str(jobs),
+            "-o", str(work / ("reduced" + input_path.suffix)), "--json-log", str(log), "--quiet"]
+    started = time.monotonic()
+    run = subprocess.run(argv, cwd=work, capture_output=True, text=True)
+    wall = time.monotonic() - started
+    if run.returncode != 0:
+        return {"case": name, "error": (run.stderr.strip().splitlines() or [f"exit {run.returncode}"])[-1]}
+    spans = []
+    for line in log.read_text().splitlines():
+        entry = json.loads(line)
+        if entry.get("event") == "test":
+            spans.append((entry["time"] - entry["duration"], entry["time"]))
+    in_tests = sum(end - start for start, end in spans) / jobs
+    first, last = min(start for start, _ in spans), max(end for _, end in spans)
     return {
-        "wall_s": wall, "tests": run.tests, "logged_tests": len(durations), "capped": run.capped,
-        "note": run.note,
-        "outside_tests_share_log": round(1 - in_tests / wall, 4) if wall and durations else None,
-        "outside_tests_share_wrapper": round(1 - busy / wall, 4) if wall and calls else None,
-        "output": run.output, "workdir": str(work),
+        "case": name, "tests": len(spans), "wall_s": round(wall, 2),
+        "whole_run": 1 - in_tests / wall,
+        "between_tests": 1 - in_tests / (last - first),
+        "per_test_ms": 1000 * ((last - first) - in_tests) / len(spans),
+        "fixed_s": wall - (last - first),
     }
 
 
@@ -111,7 +123,6 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lines", type=int, default=50_000)
     parser.add_argument("--test-ms", type=float, default=50.0)
-    parser.add_argument("--time-limit", type=float, default=120.0)
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--skip-overhead", action="store_true")
     args = parser.parse_args(argv)
@@ -122,16 +133,16 @@ def main(argv: list[str] | None = None) -> int:
     except ImportError as error:
         print(f"parse+print: not available ({error})")
     if not args.skip_overhead:
-        cost = overhead(args.test_ms, args.time_limit, args.jobs)
-        if "error" in cost:
-            print(f"overhead: {cost['error']}")
-        else:
-            share_log, share_wrap = cost["outside_tests_share_log"], cost["outside_tests_share_wrapper"]
-            print(f"overhead with {args.test_ms:.0f} ms tests, --jobs {args.jobs}: {cost['tests']} tests in "
-                  f"{cost['wall_s']} s; outside tests: "
-                  f"{'-' if share_log is None else f'{100 * share_log:.1f}%'} (its JSON log), "
-                  f"{'-' if share_wrap is None else f'{100 * share_wrap:.1f}%'} (counting wrapper, incl. shell start-up)"
-                  f" (target < 5%){'; ' + cost['note'] if cost['note'] else ''}")
+        print(f"\ntime outside tests, {args.test_ms:.0f} ms tests, --jobs {args.jobs} (target < 5% of the run)\n")
+        print("| case | tests | wall s | outside tests, whole run | between first and last test | per test | start-up + shutdown |")
+        print("|---|---|---|---|---|---|---|")
+        for name, path, check in OVERHEAD_CASES:
+            cost = overhead(name, path, check, args.test_ms, args.jobs)
+            if "error" in cost:
+                print(f"| {name} | | | {cost['error']} | | | |")
+                continue
+            print(f"| {name} | {cost['tests']} | {cost['wall_s']} | {100 * cost['whole_run']:.1f}% | "
+                  f"{100 * cost['between_tests']:.1f}% | {cost['per_test_ms']:.1f} ms | {cost['fixed_s']:.2f} s |")
     return 0
 
 

@@ -28,6 +28,12 @@ from carts_reduce.signature import Signature
 from carts_reduce.tool import Tool
 
 
+#: Tests at least this long (in seconds, as the original's) leave time to
+#: prepare for a candidate's acceptance while it runs; below, it would cost
+#: more on the rejected candidates than it saves on the accepted ones.
+PREPARE_AHEAD_ABOVE = 0.02
+
+
 def digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
 
@@ -107,6 +113,7 @@ class Reducer:
         self.history: list[str] = [original]
         self.target: Signature | None = None
         self.original_outcome: Outcome | None = None
+        self.prepare_ahead = False  # see PREPARE_AHEAD_ABOVE
         self.on_verdict: Callable[[str, bool], None] = lambda key, verdict: None
         self.on_position: Callable[[Position], None] = lambda position: None
         # Runs of the same text that disagreed, and runs repeated: the flake rate.
@@ -236,6 +243,7 @@ class Reducer:
     def calibrate(self, original: Outcome) -> None:
         """Pin the failure being reduced to what the original showed."""
         self.original_outcome = original
+        self.prepare_ahead = original.duration >= PREPARE_AHEAD_ABOVE
         self.predicate.calibrate(original)
         self.target = Signature.from_outcome(original, self.settings.frames)
 
@@ -283,8 +291,9 @@ class Reducer:
     async def _first_interesting(self, current: Pass, text: str, cursor) -> tuple[Any, str] | None:
         """Test candidates of one pass, ``jobs`` at a time; the first hit in order wins.
 
-        While every slot is busy, the next candidate is made ready: the pass's
-        CPU work then overlaps the tests instead of adding to their time.
+        While every slot is busy, the next candidate is made ready and the pass
+        prepares for the ones under test being accepted: its CPU work then
+        overlaps the tests instead of adding to their time.
         """
         generator = current.candidates(text, cursor)
         limit = sort_key(text)
@@ -293,7 +302,7 @@ class Reducer:
         seen: set[str] = set()
         ready: list[tuple[tuple[Any, str], str]] = []  # at most one proposal made ahead
         exhausted = False
-        in_flight = 0
+        in_flight = prepared = 0
         send, receive = anyio.create_memory_object_stream[int](math.inf)
 
         def pull() -> tuple[tuple[Any, str], str] | None:
@@ -348,6 +357,11 @@ class Reducer:
                         exhausted = True
                     else:
                         ready.append(item)
+                if self.prepare_ahead:
+                    for index in range(max(prepared, checked), len(proposals)):  # in case one is accepted
+                        if index not in verdicts:
+                            current.prepare(proposals[index][1])
+                    prepared = len(proposals)
                 await receive.receive()
                 in_flight -= 1
 

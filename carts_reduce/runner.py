@@ -61,7 +61,7 @@ async def _run_step(step: Step, index: int, workdir: Path, env: dict | None, tim
     timed_out = False
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
         try:
-            process = await anyio.open_process(
+            process = subprocess.Popen(
                 list(step.argv),
                 stdin=subprocess.DEVNULL,
                 stdout=out,
@@ -75,7 +75,7 @@ async def _run_step(step: Step, index: int, workdir: Path, env: dict | None, tim
             return _result(step, 127, None, False, 0.0, b"", message.encode())
         try:
             with anyio.move_on_after(timeout) as scope:
-                await process.wait()
+                await _exited(process)
             timed_out = scope.cancelled_caught
         finally:
             # Whatever happened (exit, timeout, cancellation), nothing of the
@@ -95,14 +95,38 @@ async def _run_step(step: Step, index: int, workdir: Path, env: dict | None, tim
     return _result(step, code, sig, timed_out, duration, stdout, _read_capped(err_path))
 
 
-async def _kill_group(process, graceful: bool) -> None:
+async def _exited(process: subprocess.Popen) -> None:
+    """Wait for ``process`` to exit (and reap it) without blocking the event loop.
+
+    A pidfd becomes readable when the process exits: no thread per child, as
+    asyncio's child watcher needs, and no polling. Where there is no pidfd,
+    polling with a growing interval.
+    """
+    if process.poll() is not None:
+        return
+    try:
+        fd = os.pidfd_open(process.pid)
+    except (AttributeError, OSError):
+        interval = 0.001
+        while process.poll() is None:
+            await anyio.sleep(interval)
+            interval = min(2 * interval, 0.05)
+        return
+    try:
+        while process.poll() is None:
+            await anyio.wait_readable(fd)
+    finally:
+        os.close(fd)
+
+
+async def _kill_group(process: subprocess.Popen, graceful: bool) -> None:
     pid = process.pid
     if graceful:
         _signal_group(pid, signal.SIGTERM)
         with anyio.move_on_after(TERM_GRACE):
-            await process.wait()
+            await _exited(process)
     _signal_group(pid, signal.SIGKILL)
-    await process.wait()
+    await _exited(process)
 
 
 def _signal_group(pid: int, sig: int) -> None:

@@ -98,3 +98,34 @@ def test_result_is_interesting_and_never_larger(words):
     reducer = reduce_text(text, grep_tool("NEEDLE"), jobs=2)
     assert "NEEDLE" in reducer.best
     assert len(reducer.best.encode()) <= len(text.encode())
+
+
+class RecordingLines(Lines):
+    """Lines, noting what the driver asks it to prepare and what it proposes."""
+
+    def __init__(self):
+        self.prepared: list[str] = []
+        self.proposed: list[str] = []
+
+    def prepare(self, candidate):
+        self.prepared.append(candidate)
+
+    def candidates(self, text, cursor):
+        for position, candidate in super().candidates(text, cursor):
+            self.proposed.append(candidate)
+            yield position, candidate
+
+
+@pytest.mark.parametrize(("sleep", "expect_prepared"), [("0.03", True), ("0", False)])
+def test_candidates_under_test_are_prepared_when_tests_are_slow(sleep, expect_prepared):
+    lines = RecordingLines()
+    tool = Tool(input_name="case.txt", command=f"sleep {sleep}; grep -q NEEDLE {{input}}")
+    text = "".join(f"x{i}\n" for i in range(6)) + "NEEDLE\n"
+    reducer = reduce_text(text, tool, jobs=1, phases=[[lines]])
+    assert reducer.best == "NEEDLE\n"
+    assert reducer.prepare_ahead is expect_prepared
+    if expect_prepared:
+        assert "NEEDLE\n" in lines.prepared  # the accepted one was prepared while it ran
+        assert set(lines.prepared) <= set(lines.proposed)
+    else:
+        assert lines.prepared == []

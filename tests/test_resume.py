@@ -18,7 +18,6 @@ from hypothesis import strategies as st
 from carts_reduce.job import Job, run_job
 from carts_reduce.outcome import Outcome, StepResult, TestSpec
 from carts_reduce.tool import Tool
-from conftest import ROOT
 from test_driver import ExitZero
 
 

@@ -16,8 +16,16 @@ from collections.abc import Iterator
 from carts_reduce.ddmin import chunk_removals
 from carts_reduce.formats.mlir import Block, Op, tokenize
 from carts_reduce.formats.mlir.lexer import COMMENT, SYM, WS
-from carts_reduce.passes.base import Cursor, Pass
-from carts_reduce.passes.mlir.common import Edit, Tree, edit, paren_group_at, parsed, split_top
+from carts_reduce.passes.base import Cursor
+from carts_reduce.passes.mlir.common import (
+    Edit,
+    OpTreePass,
+    Tree,
+    edit,
+    paren_group_at,
+    parsed,
+    split_top,
+)
 
 _CALLS = frozenset({"func.call", "call", "llvm.call"})
 _RETURNS = frozenset({"return", "func.return", "llvm.return"})
@@ -25,7 +33,7 @@ _RETURNS = frozenset({"return", "func.return", "llvm.return"})
 RESULTS = -1
 
 
-class DeleteArguments(Pass):
+class DeleteArguments(OpTreePass):
     name = "mlir-arguments"
 
     def candidates(self, text: str, cursor: Cursor) -> Iterator[tuple[Cursor, str]]:

@@ -17,9 +17,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
-from carts_reduce.formats.mlir import MLIRParseError, Module, Op, apply_edits, parse, tokenize
+from carts_reduce.formats.mlir import (
+    MLIRParseError,
+    Module,
+    Op,
+    apply_edits,
+    parse,
+    tokenize,
+)
 from carts_reduce.formats.mlir.lexer import COMMENT, PUNCT, WS, Token
 from carts_reduce.formats.mlir.tree import Block
+from carts_reduce.passes.base import Pass
 
 Edit = tuple[int, int, str]
 
@@ -118,13 +126,24 @@ class Tree:
         return name
 
 
-@lru_cache(maxsize=3)
+@lru_cache(maxsize=8)
 def parsed(text: str) -> Tree | None:
-    """The parse of ``text`` (memoised), or ``None`` when it does not parse: then no pass proposes anything."""
+    """The parse of ``text`` (memoised), or ``None`` when it does not parse: then no pass proposes anything.
+
+    One cache for every MLIR pass: a candidate parsed while it was checked or
+    tested is, once accepted, the text the next pass starts from.
+    """
     try:
         return Tree(parse(text))
     except (MLIRParseError, ValueError, RecursionError):
         return None
+
+
+class OpTreePass(Pass):
+    """A pass that starts from the op tree of its text: parsing a tested candidate ahead pays off."""
+
+    def prepare(self, candidate: str) -> None:
+        parsed(candidate)
 
 
 # ---------------------------------------------------------------- structure

@@ -9,16 +9,15 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Iterator
 
-from carts_reduce.passes.base import Cursor, Pass
 from carts_reduce.formats.mlir import tokenize
 from carts_reduce.formats.mlir.lexer import LOC
-from carts_reduce.passes.mlir.common import Edit, Tree, edit, parsed
-
+from carts_reduce.passes.base import Cursor
+from carts_reduce.passes.mlir.common import Edit, OpTreePass, Tree, edit, parsed
 
 _AFTER_ALL = float("inf")
 
 
-class DropLocations(Pass):
+class DropLocations(OpTreePass):
     name = "mlir-locations"
 
     def candidates(self, text: str, cursor: Cursor) -> Iterator[tuple[Cursor, str]]:

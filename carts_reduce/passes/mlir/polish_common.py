@@ -24,24 +24,22 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from carts_reduce.ddmin import chunk_removals
-from carts_reduce.formats.mlir import MLIRParseError, Module, Token, apply_edits, parse, tokenize
+from carts_reduce.formats.mlir import Module, Token, apply_edits, tokenize
 from carts_reduce.passes.base import Cursor, Pass
+from carts_reduce.passes.mlir.common import parsed as parsed_tree
 
 Edit = tuple[int, int, str]
 Unit = list[Edit]
 
 
-@lru_cache(maxsize=8)
 def parsed(text: str) -> Module | None:
     """The module of ``text``, or ``None`` when it does not parse.
 
-    Cached: a pass parses each candidate to check it, and the accepted one
-    comes back as the next text to work on.
+    From the cache every MLIR pass shares: a pass parses each candidate to
+    check it, and the accepted one comes back as the next text to work on.
     """
-    try:
-        return parse(text)
-    except (MLIRParseError, ValueError):
-        return None
+    tree = parsed_tree(text)
+    return tree.module if tree is not None else None
 
 
 @lru_cache(maxsize=4)

@@ -19,9 +19,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from carts_reduce.formats.mlir import Op, Value
-from carts_reduce.passes.base import Cursor, Pass
+from carts_reduce.passes.base import Cursor
 from carts_reduce.passes.mlir.common import (
     Edit,
+    OpTreePass,
     Tree,
     argument_types,
     dead_producers,
@@ -35,7 +36,7 @@ from carts_reduce.passes.mlir.common import (
 )
 
 
-class ReplaceResults(Pass):
+class ReplaceResults(OpTreePass):
     name = "mlir-replace"
 
     def candidates(self, text: str, cursor: Cursor) -> Iterator[tuple[Cursor, str]]:

@@ -12,13 +12,22 @@ from collections.abc import Iterator
 from carts_reduce.ddmin import chunk_removals
 from carts_reduce.formats.mlir import AliasDef, Op, tokenize
 from carts_reduce.formats.mlir.lexer import COMMENT, IDENT, WS
-from carts_reduce.passes.base import Cursor, Pass
-from carts_reduce.passes.mlir.common import Edit, Tree, edit, inside, is_module, paren_group_at, parsed
+from carts_reduce.passes.base import Cursor
+from carts_reduce.passes.mlir.common import (
+    Edit,
+    OpTreePass,
+    Tree,
+    edit,
+    inside,
+    is_module,
+    paren_group_at,
+    parsed,
+)
 
 _MODULE_ATTRS, _ALL_UNUSED, _EACH = 0, 1, 2
 
 
-class DropUnusedSymbols(Pass):
+class DropUnusedSymbols(OpTreePass):
     name = "mlir-symbols"
 
     def candidates(self, text: str, cursor: Cursor) -> Iterator[tuple[Cursor, str]]:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from carts_reduce.formats.mlir import MLIRParseError, def_use_errors, parse
+from carts_reduce.formats.mlir import def_use_errors
 from carts_reduce.passes.base import Cursor, Pass
+from carts_reduce.passes.mlir.common import parsed
 
 
 class WellFormed(Pass):
@@ -20,9 +21,7 @@ class WellFormed(Pass):
 
     def candidates(self, text: str, cursor: Cursor) -> Iterator[tuple[Cursor, str]]:
         for position, candidate in self.inner.candidates(text, cursor):
-            try:
-                if def_use_errors(parse(candidate)):
-                    continue
-            except (MLIRParseError, RecursionError):
+            tree = parsed(candidate)
+            if tree is None or def_use_errors(tree.module):
                 continue
             yield position, candidate
