@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -69,6 +70,7 @@ class ToolRun:
     invocations: list[Invocation] = field(default_factory=list)
     store: str | None = None  # folder of distinct candidates, named by sha1
     metadata: dict | None = None  # carts-reduce's OUT.json, when present
+    intact: bool = True  # False: files vanished from the scratch dir while the tool ran
 
     @property
     def tests(self) -> int:
@@ -123,19 +125,33 @@ def counting_wrapper(script: Path, basename: str, workdir: Path, invert: bool = 
     return wrapper, log, store
 
 
+# The wrapper's log lines. A test killed mid-write can leave a torn line; the patterns skip it.
+# $EPOCHREALTIME follows the locale's decimal point, hence [.,].
+_TIME = r"(\d+[.,]\d+)"
+_START = re.compile(rf"S {_TIME} (\d+) ([0-9a-f]{{40}})")
+_END = re.compile(rf"E {_TIME} {_TIME} (\d+) (\d+) ([0-9a-f]{{40}})")
+
+
+def _seconds(stamp: str) -> float:
+    return float(stamp.replace(",", "."))
+
+
 def read_log(log: Path) -> list[Invocation]:
+    """The wrapper's invocations, in start order (none when the log is gone)."""
     started: dict[tuple[str, str], str] = {}
     ended: dict[tuple[str, str], tuple[float, int]] = {}
-    for line in log.read_text().splitlines():
-        parts = line.split()
-        if len(parts) == 4 and parts[0] == "S":
-            started[(parts[1], parts[2])] = parts[3]
-        elif len(parts) == 6 and parts[0] == "E":
-            ended[(parts[1], parts[3])] = (float(parts[2]), int(parts[4]))
+    text = log.read_text(errors="replace") if log.exists() else ""
+    for line in text.splitlines():
+        if match := _START.fullmatch(line):
+            start, pid, sha1 = match.groups()
+            started[(start, pid)] = sha1
+        elif match := _END.fullmatch(line):
+            start, end, pid, rc, _ = match.groups()
+            ended[(start, pid)] = (_seconds(end), int(rc))
     calls = []
     for (start, pid), sha1 in started.items():
         end, rc = ended.get((start, pid), (None, None))
-        calls.append(Invocation(float(start), end, rc, sha1))
+        calls.append(Invocation(_seconds(start), end, rc, sha1))
     calls.sort(key=lambda call: call.start)
     return calls
 
@@ -213,7 +229,11 @@ def _stop(proc: subprocess.Popen, token: str, grace: float = 5.0) -> None:
 
 def run_tool(tool: str, input_path: Path, script: Path, workdir: Path, *, jobs: int, time_limit: float,
              kind: str, test_timeout: float = 60.0, carts_args: tuple[str, ...] = ()) -> ToolRun:
-    """Run `tool` on a copy of `input_path` in `workdir` with `script` as the predicate."""
+    """Run `tool` on a copy of `input_path` in `workdir` with `script` as the predicate.
+
+    What the tool leaves behind is taken as it is: a tool that dies, or files
+    that vanish from the scratch dir, give a note on the run, never an exception.
+    """
     if which(tool) is None:
         return ToolRun(tool, available=False, note="not available")
     if tool == "mlir-reduce" and kind != "mlir":
@@ -225,44 +245,49 @@ def run_tool(tool: str, input_path: Path, script: Path, workdir: Path, *, jobs: 
     output = workdir / ("reduced" + input_path.suffix)
     extra = {"output": output, "json_log": workdir / "carts-reduce.log.jsonl", "args": carts_args}
     argv = command(tool, target, wrapper, jobs, test_timeout, kind, time_limit, extra)
+    (workdir / "command.txt").write_text(shlex.join(argv) + "\n")
     token = uuid.uuid4().hex
     # Short: multiprocessing puts AF_UNIX sockets in TMPDIR, whose paths are limited to 108 bytes.
     tmp = Path(tempfile.mkdtemp(prefix="crb-", dir="/tmp"))
     env = dict(os.environ, BENCH_RUN_TOKEN=token, TMPDIR=str(tmp), SHRINKRAY_LLM="0", PYTHONUNBUFFERED="1")
-    stdout = open(workdir / "tool.stdout", "wb")
-    stderr = open(workdir / "tool.stderr", "wb")
-    started = time.monotonic()
-    proc = subprocess.Popen(argv, cwd=workdir, env=env, stdin=subprocess.DEVNULL, stdout=stdout,
-                            stderr=stderr, start_new_session=True)
     capped = False
-    try:
-        proc.wait(timeout=time_limit)
-    except subprocess.TimeoutExpired:
-        capped = True
-    except BaseException:
+    with open(workdir / "tool.stdout", "wb") as stdout, open(workdir / "tool.stderr", "wb") as stderr:
+        started = time.monotonic()
+        proc = subprocess.Popen(argv, cwd=workdir, env=env, stdin=subprocess.DEVNULL, stdout=stdout,
+                                stderr=stderr, start_new_session=True)
+        try:
+            proc.wait(timeout=time_limit)
+        except subprocess.TimeoutExpired:
+            capped = True
+        except BaseException:
+            _stop(proc, token)
+            raise
+        wall = time.monotonic() - started
         _stop(proc, token)
-        raise
-    wall = time.monotonic() - started
-    _stop(proc, token)
-    stdout.close()
-    stderr.close()
     shutil.rmtree(tmp, ignore_errors=True)
-    (workdir / "command.txt").write_text(shlex.join(argv) + "\n")
 
     run = ToolRun(tool, available=True, wall_seconds=round(wall, 2), capped=capped,
                   returncode=None if capped else proc.returncode, invocations=read_log(log), store=str(store))
+    notes = []
+    # Seen once: the scratch dir emptied from outside mid-run; C-Vise then dies at once.
+    gone = [path.name for path in (target, workdir / "tool.stderr", log) if not path.exists()]
+    if gone:
+        run.intact = False
+        notes.append(f"gone from its scratch dir during the run: {', '.join(gone)}")
     if tool == "shrinkray":
-        run.output = str(shrinkray_best(target, workdir))
+        best = shrinkray_best(target, workdir)
+        run.output = str(best) if best else None
     elif tool in ("cvise", "creduce"):
-        run.output = str(target)  # reduced in place
+        run.output = str(target) if target.exists() else None  # reduced in place
     elif output.exists():
         run.output = str(output)
-    else:
-        run.note = "no output file"
+    if run.output is None:
+        notes.append("no output file")
     if run.returncode not in (0, None):
-        tail = (workdir / "tool.stderr").read_text(errors="replace").strip().splitlines()[-1:]
-        exit_text = f"exit {run.returncode}" + (f": {tail[0].strip()[:120]}" if tail else "")
-        run.note = f"{run.note}; {exit_text}" if run.note else exit_text
+        death = f"killed by signal {-run.returncode}" if run.returncode < 0 else f"exit {run.returncode}"
+        tail = last_line(workdir / "tool.stderr")
+        notes.append(f"{death}: {tail[:120]}" if tail else death)
+    run.note = "; ".join(notes)
     if tool == "carts-reduce":
         meta = Path(str(output) + ".json")
         if meta.exists():
@@ -273,7 +298,15 @@ def run_tool(tool: str, input_path: Path, script: Path, workdir: Path, *, jobs: 
     return run
 
 
-def shrinkray_best(target: Path, workdir: Path) -> Path:
+def last_line(path: Path) -> str | None:
+    """The last non-blank line of a tool's stderr, the usual place of its error message (None if absent)."""
+    if not path.exists():
+        return None
+    lines = [line.strip() for line in path.read_text(errors="replace").splitlines() if line.strip()]
+    return lines[-1] if lines else None
+
+
+def shrinkray_best(target: Path, workdir: Path) -> Path | None:
     """Shrink Ray's smallest result so far (shortlex), from its history of accepted reductions.
 
     The file it reduces is not enough: once a pass reaches a fixpoint it restarts
@@ -281,7 +314,9 @@ def shrinkray_best(target: Path, workdir: Path) -> Path:
     descent back into the file, so a run stopped at the cap can leave a file far
     larger than the best it had found.
     """
-    found = [target, *workdir.glob(f".shrinkray/*/reductions/*/{target.name}")]
+    found = [path for path in (target, *workdir.glob(f".shrinkray/*/reductions/*/{target.name}")) if path.exists()]
+    if not found:
+        return None
     best = min(found, key=lambda path: (path.stat().st_size, path.read_bytes()))
     if best == target:
         return target

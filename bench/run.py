@@ -2,6 +2,8 @@
 
     .venv/bin/python bench/run.py [--cases NAME|GROUP ...] [--tools carts-reduce,cvise,shrinkray]
                                   [--jobs 2] [--time-limit 300] [--shrinkray-cap 180] [--fresh]
+    .venv/bin/python bench/run.py --quick        # stand-in MLIR cases + the transformer case, 150 s caps
+    .venv/bin/python bench/run.py --list         # the cases, each checked on its original
 
 Every tool runs on each case with the SAME interestingness script (behind the
 same counting wrapper) and the SAME parallelism, one tool at a time. Peer
@@ -9,6 +11,9 @@ results are cached under bench/results/cache/ and reused while the case (input,
 script, what the script runs), the tool's version, --jobs and the caps are
 unchanged; --fresh reruns them. carts-reduce always runs. The table goes to
 stdout as markdown; the whole run goes to bench/results/run-<time>.json.
+
+One tool's odd behaviour (it dies, it leaves no file, its scratch dir changes
+under it) costs that row a note; the run goes on to the next row.
 """
 
 from __future__ import annotations
@@ -16,16 +21,18 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
 import random
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+import traceback
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TypeVar
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -35,10 +42,25 @@ import peers  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 DEFAULT_TOOLS = "carts-reduce,cvise,shrinkray"
+T = TypeVar("T")
 
 
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
+
+
+def attempt(action: Callable[..., T], *args) -> tuple[T | None, str | None]:
+    """Run one unit of the benchmark (a case's set-up, one tool's row): (its value, None) or (None, a note).
+
+    The one place that catches: a tool that dies or a file gone from a scratch
+    dir must cost that unit a note, not the rows still to run. The traceback
+    goes to stderr. Ctrl-C is not caught.
+    """
+    try:
+        return action(*args), None
+    except Exception as error:  # noqa: BLE001 - deliberately everything but Ctrl-C, see above
+        log(traceback.format_exc().rstrip())
+        return None, f"harness error: {type(error).__name__}: {error}"
 
 
 def parse_share(run: peers.ToolRun, check: str, sample: int, jobs: int, seed: int = 0) -> dict:
@@ -91,7 +113,7 @@ def timing(run: peers.ToolRun, started_epoch: float, final_sha1: str | None) -> 
 def verify(script: Path, output: Path, workdir: Path) -> bool:
     """One extra, uncounted run of the case's own script on the final file."""
     check = workdir / "verify"
-    check.mkdir(exist_ok=True)
+    check.mkdir(parents=True, exist_ok=True)
     copy = check / output.name
     shutil.copyfile(output, copy)
     try:
@@ -106,19 +128,30 @@ def cache_key(case: case_defs.Case, tool: str, tool_version: str | None, jobs: i
 
 
 def run_one(case: case_defs.Case, tool: str, script: Path, scratch: Path, args, versions: dict) -> dict:
+    """One tool on one case: always a row; what went wrong, if anything, is in its note."""
     limit = min(args.time_limit, args.shrinkray_cap) if tool == "shrinkray" else args.time_limit
+    row: dict = {"case": case.name, "tool": tool, "version": versions.get(tool), "jobs": args.jobs,
+                 "time_limit": limit, "date": dt.datetime.now().isoformat(timespec="seconds"), "cached": False}
+    _, error = attempt(fill_row, row, case, tool, script, scratch / case.name / tool, args, versions, limit)
+    if error:
+        row["note"] = "; ".join(note for note in (row.get("note"), error) if note)
+        log(f"  {tool}: {error}")
+    return row
+
+
+def fill_row(row: dict, case: case_defs.Case, tool: str, script: Path, workdir: Path, args, versions: dict,
+             limit: float) -> None:
+    """Run (or take from the cache) one tool on one case and measure what it left, into `row`."""
     key = cache_key(case, tool, versions.get(tool), args.jobs, limit)
     cache_file = RESULTS / "cache" / case.name / f"{tool}.json"
     if tool != "carts-reduce" and not args.fresh and cache_file.exists():
         cached = json.loads(cache_file.read_text())
         if cached.get("key") == key:
-            cached["row"]["cached"] = True
-            log(f"  {tool}: cached result from {cached['row'].get('date')}")
-            return cached["row"]
+            row.clear()
+            row.update(cached["row"], cached=True)
+            log(f"  {tool}: cached result from {row.get('date')}")
+            return
 
-    row: dict = {"case": case.name, "tool": tool, "version": versions.get(tool), "jobs": args.jobs,
-                 "time_limit": limit, "date": dt.datetime.now().isoformat(timespec="seconds"), "cached": False}
-    workdir = scratch / case.name / tool
     log(f"  {tool}: running (cap {limit:.0f} s) in {workdir}")
     started_epoch = time.time()
     run = peers.run_tool(tool, case.input, script, workdir, jobs=args.jobs, time_limit=limit,
@@ -126,9 +159,9 @@ def run_one(case: case_defs.Case, tool: str, script: Path, scratch: Path, args, 
     row.update(run.to_json())
     if not run.available:
         log(f"  {tool}: {run.note}")
-        return row
+        return
     final_sha1 = None
-    if run.output and Path(run.output).exists():
+    if run.output:
         output = Path(run.output)
         final_sha1 = peers.sha1_of(output)
         row["sizes"] = measure.measure(output, case.kind)
@@ -141,14 +174,32 @@ def run_one(case: case_defs.Case, tool: str, script: Path, scratch: Path, args, 
     row.update(parse_share(run, case.parse_check, args.parse_sample, args.jobs))
     if run.store and not args.keep_scratch:
         shutil.rmtree(run.store, ignore_errors=True)
+    sizes = row.get("sizes")
     unit = measure.unit_of(case.kind)
-    size = row.get("sizes", {}).get(unit)
-    log(f"  {tool}: {size} {unit}, {row.get('sizes', {}).get('bytes')} B, {run.tests} tests, "
-        f"{run.wall_seconds:.0f} s{' (capped)' if run.capped else ''}, parsed {row.get('parsed_share')}")
-    if tool != "carts-reduce":
+    result = f"{sizes.get(unit)} {unit}, {sizes['bytes']} B" if sizes else "no result"
+    log(f"  {tool}: {result}, {run.tests} tests, {run.wall_seconds:.0f} s{' (capped)' if run.capped else ''}, "
+        f"parsed {row.get('parsed_share')}" + (f"; {run.note}" if run.note else ""))
+    # Only a whole result is reused: a tool that died (maybe of something passing, such as
+    # memory pressure), lost files or left no output runs again next time.
+    whole = run.intact and "sizes" in row and run.returncode in (0, None)
+    if tool != "carts-reduce" and whole:
         cache_file.parent.mkdir(parents=True, exist_ok=True)
-        cache_file.write_text(json.dumps({"key": key, "row": row}, indent=1))
-    return row
+        partial = cache_file.with_suffix(".json.part")
+        partial.write_text(json.dumps({"key": key, "row": row}, indent=1))
+        partial.replace(cache_file)  # never a torn cache file, even when interrupted
+
+
+def prepare(case: case_defs.Case, entry: dict, scratch: Path) -> Path | None:
+    """Check the case on its original and measure it; its script, or None (entry["skipped"] says why)."""
+    check = case.check_original()
+    entry["original_check"] = check.detail
+    if not check.interesting:
+        entry["skipped"] = check.detail
+        return None
+    entry["original_seconds"] = check.seconds
+    entry["original"] = measure.measure(case.input, case.kind)
+    entry["reference"] = measure.measure(case.reference, case.kind) if case.reference else None
+    return case.write_script(scratch / case.name)
 
 
 def fmt(value, digits: int = 0) -> str:
@@ -167,7 +218,7 @@ def table(results: list[dict]) -> str:
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for case in results:
         unit = measure.unit_of(case["kind"])
-        for label, sizes in (("(original)", case["original"]), ("(reference)", case.get("reference"))):
+        for label, sizes in (("(original)", case.get("original")), ("(reference)", case.get("reference"))):
             if sizes:
                 lines.append(f"| {case['case']} | {label} | {fmt(sizes.get(unit))} {unit} | {fmt(sizes['bytes'])} "
                              f"| {fmt(sizes['chars'])} | {fmt(sizes['lines'])} | | | | | | | | |")
@@ -194,7 +245,8 @@ def table(results: list[dict]) -> str:
                 f"| {fmt(sizes.get('lines'))} | {fmt(row.get('tests'))} | {fmt(row.get('tests_to_best'))} "
                 f"| {fmt(row.get('wall_seconds'), 1)} | {fmt(row.get('seconds_to_best'), 1)} "
                 f"| {fmt(row.get('outside_tests_seconds'), 1)} "
-                f"| {'-' if share is None else f'{100 * share:.0f}%'} | {'yes' if row.get('verified') else 'NO'} "
+                f"| {'-' if share is None else f'{100 * share:.0f}%'} "
+                f"| {'-' if row.get('verified') is None else 'yes' if row['verified'] else 'NO'} "
                 f"| {', '.join(notes)} |"
             )
     return "\n".join(lines)
@@ -239,25 +291,37 @@ def goals(results: list[dict]) -> list[str]:
                 if mine is not None and theirs:
                     checks.append(f"{label} {mine:,.0f} vs half of cvise {theirs / 2:,.0f} "
                                   f"{'ok' if mine <= theirs / 2 else 'OVER'}")
-        lines.append(f"- {case['case']}: " + "; ".join(checks))
+        if checks:
+            lines.append(f"- {case['case']}: " + "; ".join(checks))
     return lines
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cases", nargs="*", help="case names or groups (real, standin, transformer, c); default: all")
+    parser.add_argument("--quick", action="store_true",
+                        help=f"only the groups {', '.join(case_defs.QUICK_GROUPS)}, caps 150 s unless given")
     parser.add_argument("--tools", default=DEFAULT_TOOLS, help=f"comma-separated, from {','.join(peers.TOOLS)}")
     parser.add_argument("--jobs", type=int, default=2, help="parallel tests for every tool (default 2)")
-    parser.add_argument("--time-limit", type=float, default=300.0, help="wall-clock cap per tool and case, s")
-    parser.add_argument("--shrinkray-cap", type=float, default=180.0,
-                        help="Shrink Ray's cap, s (it runs until it has nothing left to try)")
+    parser.add_argument("--time-limit", type=float, help="wall-clock cap per tool and case, s (default 300)")
+    parser.add_argument("--shrinkray-cap", type=float,
+                        help="Shrink Ray's cap, s (default 180: it runs until it has nothing left to try)")
     parser.add_argument("--parse-sample", type=int, default=200, help="distinct candidates parse-checked per run")
     parser.add_argument("--fresh", action="store_true", help="rerun peers even when a cached result matches")
     parser.add_argument("--keep-scratch", action="store_true", help="keep the scratch dirs and stored candidates")
-    parser.add_argument("--list", action="store_true", help="list the cases and exit")
+    parser.add_argument("--list", action="store_true",
+                        help="list the cases, each checked on its original, and exit")
     parser.add_argument("--show", nargs="+", type=Path, metavar="RUN_JSON",
                         help="print the table of saved runs (merged, later ones win) and exit")
     args = parser.parse_args(argv)
+    if args.quick:
+        if args.cases:
+            parser.error("--quick picks its own cases: drop --cases")
+        args.cases = list(case_defs.QUICK_GROUPS)
+    if args.time_limit is None:
+        args.time_limit = 150.0 if args.quick else 300.0
+    if args.shrinkray_cap is None:
+        args.shrinkray_cap = 150.0 if args.quick else 180.0
 
     if args.show:
         merged = merge([json.loads(path.read_text()) for path in args.show])
@@ -268,8 +332,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     if args.list:
-        for case in case_defs.CASES:
-            print(f"{case.name:48} {case.group:12} {case.missing() or 'ready'}")
+        for case in case_defs.select(args.cases):
+            check, error = attempt(case.check_original)
+            state = f"ready: {check.detail}" if check and check.interesting else f"NOT READY: {error or check.detail}"
+            print(f"{case.name:48} {case.group:12} {state}")
         return 0
     tools = [t.strip() for t in args.tools.split(",") if t.strip()]
     for tool in tools:
@@ -277,6 +343,9 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"unknown tool {tool!r}: use {', '.join(peers.TOOLS)}")
     chosen = case_defs.select(args.cases)
     versions = {tool: peers.version(tool) for tool in tools}
+    caps = sum(min(args.time_limit, args.shrinkray_cap) if tool == "shrinkray" else args.time_limit for tool in tools)
+    log(f"{len(chosen)} cases x {len(tools)} tools: at most {len(chosen) * caps / 60:.0f} min of tool time "
+        f"(the caps), plus checks and measuring")
     scratch = Path(tempfile.mkdtemp(prefix="carts-reduce-bench-"))
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     report = {"date": stamp, "jobs": args.jobs, "time_limit": args.time_limit,
@@ -286,14 +355,11 @@ def main(argv: list[str] | None = None) -> int:
             log(f"{case.name}:")
             entry: dict = {"case": case.name, "group": case.group, "kind": case.kind, "runs": []}
             report["cases"].append(entry)
-            missing = case.missing()
-            if missing:
-                entry["skipped"] = missing
-                log(f"  skipped: {missing}")
+            script, error = attempt(prepare, case, entry, scratch)
+            if script is None:
+                entry["skipped"] = entry.get("skipped") or error
+                log(f"  skipped: {entry['skipped']}")
                 continue
-            entry["original"] = measure.measure(case.input, case.kind)
-            entry["reference"] = measure.measure(case.reference, case.kind) if case.reference else None
-            script = case.write_script(scratch / case.name)
             for tool in tools:
                 entry["runs"].append(run_one(case, tool, script, scratch, args, versions))
     except KeyboardInterrupt:
