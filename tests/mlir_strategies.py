@@ -9,8 +9,9 @@ regions ended by ``} : type``, ``scf.for``/``scf.if`` with implicit
 terminators, header-defined region arguments (``scf.for %i = ...``,
 ``iter_args(%acc = ...)``, ``foo.loop (%i) = ...``), blocks with arguments and
 branches, result groups (``%p:2`` used as ``%p#1``), calls between functions,
-attribute/type aliases, ``loc(...)`` and comments. Every use names a value in
-scope, so the generated module is SSA-sound.
+attribute/type aliases, symbol references inside attribute bodies
+(``#foo.ref<@nowhere>``), ``loc(...)`` and comments. Every use names a value
+in scope and every name is fresh, so the generated module is SSA-sound.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ class GeneratedModule:
     uses: int = 0  # SSA uses written in the text
     symbols: set[str] = field(default_factory=set)  # @names defined
     calls: int = 0  # symbol references written
+    arg_types: dict[str, str | None] = field(default_factory=dict)  # block/region argument -> its type, if stated
 
     @property
     def op_count(self) -> int:
@@ -122,8 +124,18 @@ class _Writer:
         op = self.op_name()
         operands = ", ".join(self.uses(scope, 0, 2)) if scope else ""
         attrs = self.draw(
-            st.sampled_from(['{key = "a } b", n = 3 : i64}', "{flag}", "{m = #map0, t = !t0, l = [1, 2]}", "{nested = {a = 1}}"])
+            st.sampled_from(
+                [
+                    '{key = "a } b", n = 3 : i64}',
+                    "{flag}",
+                    "{m = #map0, t = !t0, l = [1, 2]}",
+                    "{nested = {a = 1}}",
+                    '{r = #foo.ref<@nowhere, "@not_a_symbol">}',
+                ]
+            )
         )
+        if "@" in attrs:
+            self.gen.calls += 1
         self.record(op)
         self.emit(depth, f"{op} {operands} {attrs}{self.suffix()}".replace("  ", " "))
         return []
@@ -188,6 +200,7 @@ class _Writer:
         if not scope:
             return self.op_constant(depth, scope, nesting)
         iv = self.fresh("i")
+        self.gen.arg_types[iv] = "index"
         lb, ub, step = self.use(scope), self.use(scope), self.use(scope)
         self.record("scf.for")
         self.emit(depth, f"scf.for {iv} = {lb} to {ub} step {step} {{")
@@ -200,6 +213,7 @@ class _Writer:
         if not scope:
             return self.op_constant(depth, scope, nesting)
         name, iv, acc = self.fresh(), self.fresh("i"), self.fresh("acc")
+        self.gen.arg_types.update({iv: "index", acc: "i32"})
         lb, ub, step, init = (self.use(scope) for _ in range(4))
         self.record("scf.for")
         self.emit(depth, f"{name} = scf.for {iv} = {lb} to {ub} step {step} iter_args({acc} = {init}) -> (i32) {{")
@@ -232,6 +246,7 @@ class _Writer:
         ubs = [self.use(scope) for _ in ivs]
         op = self.draw(st.sampled_from(["foo.loop", "omp.loop_nest"]))
         colon = " : index" if op == "omp.loop_nest" else ""
+        self.gen.arg_types.update(dict.fromkeys(ivs, "index" if colon else None))
         self.record(op)
         self.emit(depth, f"{op} ({', '.join(ivs)}){colon} = ({', '.join(lbs)}) to ({', '.join(ubs)}) {{")
         self.block_body(depth + 1, scope + ivs, nesting + 1)
@@ -248,6 +263,7 @@ class _Writer:
         self.emit(depth, "foo.cfg {")
         entry = self.block_body(depth + 1, scope, nesting + 1)
         arg = self.fresh("b")
+        self.gen.arg_types[arg] = "i32"
         self.record("cf.br")
         self.emit(depth + 1, f"cf.br ^bb1({self.use(entry)} : i32)")
         self.emit(depth, f"^bb1({arg}: i32):  // pred: ^bb0")
@@ -264,6 +280,7 @@ class _Writer:
         name = self.fresh("gr")
         operand = self.use(scope) if scope else None
         arg = self.fresh("z")
+        self.gen.arg_types[arg] = "i32"
         self.record("foo.gen")
         self.emit(depth, f'{name} = "foo.gen"({operand or ""}) ({{')
         self.emit(depth, f"^bb0({arg}: i32):")
@@ -278,6 +295,7 @@ class _Writer:
     def function(self, depth: int, name: str) -> None:
         nargs = self.draw(st.integers(0, 3))
         args = [self.fresh("arg") for _ in range(nargs)]
+        self.gen.arg_types.update(dict.fromkeys(args, "i32"))
         self.gen.symbols.add(name)
         self.record("func.func")
         signature = ", ".join(f"{a}: i32" for a in args)

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import subprocess
 import textwrap
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from carts_reduce.formats.mlir import (
+    AliasDef,
     MLIRParseError,
+    Op,
     apply_edits,
     count_ops,
     def_use_errors,
@@ -396,6 +400,415 @@ def test_uses_link_to_definitions() -> None:
     assert [d.name for d in func.definitions()] == ["%arg0"]
 
 
+# ------------------------------------------------------------------- types
+def arg_types(op) -> dict[str, str | None]:
+    return {v.name: v.type for v in op.definitions() if v.kind != "result"}
+
+
+def test_types_of_header_and_block_arguments() -> None:
+    text = src(
+        """
+        func.func @f(%arg0: i32 {llvm.noalias} loc("a.c":1:2),
+                     %arg1: memref<?xf64>, %fn: (i32) -> i64, %s: !llvm.struct<(i32, ptr)>,
+                     %x: f32, %y: i64, %z: i64, %lb: index, %ub: index, %lo: i32, %hi: i32, %st: i32, %cond: i1) {
+          %r:2 = scf.for %i = %lb to %ub step %lb iter_args(%a = %x, %b = %arg1) -> (f32, memref<?xf64>) {
+            scf.yield %a, %b : f32, memref<?xf64>
+          }
+          %q = scf.for %k = %lo to %hi step %st iter_args(%acc = %z) -> i64 : i32 {
+            scf.yield %acc : i64
+          }
+          affine.for %j loc("a.c":3:4) = 0 to 10 {
+          }
+          omp.loop_nest (%u, %v) : i64 = (%lo, %lo) to (%hi, %hi) step (%st, %st) {
+            omp.yield
+          }
+          omp.wsloop for (%w) : index = (%lo) to (%hi) step (%st) {
+            omp.yield
+          }
+          scf.parallel (%p) = (%lb) to (%ub) step (%lb) {
+            scf.reduce
+          }
+          %t:2 = scf.while (%c = %x, %d = %y) : (f32, i64) -> (f32, i64) {
+            scf.condition(%cond) %c, %d : f32, i64
+          } do {
+          ^bb0(%c2: f32, %d2: i64):
+            scf.yield %c2, %d2 : f32, i64
+          }
+          foo.loop (%n) = (%lo) to (%hi) {
+          }
+          cf.br ^bb1(%x : f32)
+        ^bb1(%e: f32 loc("a.c":5:6), %g: vector<4xi64>):
+          return
+        }
+        """
+    )
+    module = parse(text)
+    assert def_use_errors(module) == []
+    found = ops_by_name(text)
+    assert arg_types(found["func.func"][0]) == {
+        "%arg0": "i32",
+        "%arg1": "memref<?xf64>",
+        "%fn": "(i32) -> i64",
+        "%s": "!llvm.struct<(i32, ptr)>",
+        "%x": "f32",
+        "%y": "i64",
+        "%z": "i64",
+        "%lb": "index",
+        "%ub": "index",
+        "%lo": "i32",
+        "%hi": "i32",
+        "%st": "i32",
+        "%cond": "i1",
+        "%e": "f32",
+        "%g": "vector<4xi64>",
+    }
+    assert arg_types(found["scf.for"][0]) == {"%i": "index", "%a": "f32", "%b": "memref<?xf64>"}
+    assert arg_types(found["scf.for"][1]) == {"%k": "i32", "%acc": "i64"}
+    assert arg_types(found["affine.for"][0]) == {"%j": "index"}
+    assert arg_types(found["omp.loop_nest"][0]) == {"%u": "i64", "%v": "i64"}
+    assert arg_types(found["omp.wsloop"][0]) == {"%w": "index"}
+    assert arg_types(found["scf.parallel"][0]) == {"%p": "index"}
+    assert arg_types(found["scf.while"][0]) == {"%c": "f32", "%d": "i64", "%c2": "f32", "%d2": "i64"}
+    assert arg_types(found["foo.loop"][0]) == {"%n": None}  # an unknown op's syntax does not say
+
+
+def test_types_of_clause_arguments_in_both_printer_styles() -> None:
+    text = src(
+        """
+        func.func @f(%x: !llvm.ptr, %y: memref<?xi32>) {
+          omp.parallel private(@p %x -> %p1 : !llvm.ptr, @q %y -> %p2 : memref<?xi32>) {
+            omp.terminator
+          }
+          omp.parallel reduction(@add %x -> %r1, byref @mul %y -> %r2 : !llvm.ptr, memref<?xi32>) {
+            omp.terminator
+          }
+          return
+        }
+        """
+    )
+    first, second = ops_by_name(text)["omp.parallel"]
+    assert arg_types(first) == {"%p1": "!llvm.ptr", "%p2": "memref<?xi32>"}
+    assert arg_types(second) == {"%r1": "!llvm.ptr", "%r2": "memref<?xi32>"}
+    assert [u.name for u in second.operands] == ["%x", "%y"]
+
+
+def test_declaration_arguments_are_typed() -> None:
+    module = parse("func.func private @decl(%arg0: i32, %arg1: memref<?xmemref<?xi8>>) -> i32\n")
+    typed = [(v.name, v.type) for v in module.ops[0].region_args]
+    assert typed == [("%arg0", "i32"), ("%arg1", "memref<?xmemref<?xi8>>")]
+
+
+# ----------------------------------------------------------- redefinitions
+# (text, where each redefinition is reported). Every text is otherwise valid
+# upstream MLIR, so mlir-opt must agree (checked below).
+REDEFINITIONS = {
+    "same block": (
+        src(
+            """
+            func.func @f() {
+              %x = arith.constant 1 : i32
+              %x = arith.constant 1 : i32
+              return
+            }
+            """
+        ),
+        ["3:3"],
+    ),
+    "one op's results": (
+        src(
+            """
+            func.func @f() {
+              %x, %x = "foo.a"() : () -> (i32, i32)
+              return
+            }
+            """
+        ),
+        ["2:7"],
+    ),
+    "result group": (
+        src(
+            """
+            func.func @f() {
+              %x:2 = "foo.a"() : () -> (i32, i32)
+              %x = "foo.a"() : () -> i32
+              return
+            }
+            """
+        ),
+        ["3:3"],
+    ),
+    "function argument": (
+        src(
+            """
+            func.func @f(%a: i32) {
+              %a = arith.constant 1 : i32
+              return
+            }
+            """
+        ),
+        ["2:3"],
+    ),
+    "in a nested region": (
+        src(
+            """
+            func.func @f(%c: i1) {
+              %x = arith.constant 1 : i32
+              scf.if %c {
+                %x = arith.constant 1 : i32
+              }
+              return
+            }
+            """
+        ),
+        ["4:5"],
+    ),
+    "loop variable": (
+        src(
+            """
+            func.func @f(%a: index) {
+              scf.for %a = %a to %a step %a {
+              }
+              return
+            }
+            """
+        ),
+        ["2:11"],
+    ),
+    "iter_args": (
+        src(
+            """
+            func.func @f(%a: index, %i: i32) {
+              %r = scf.for %k = %a to %a step %a iter_args(%i = %i) -> (i32) {
+                scf.yield %i : i32
+              }
+              return
+            }
+            """
+        ),
+        ["2:48"],
+    ),
+    "another block": (
+        src(
+            """
+            func.func @f() {
+              %x = arith.constant 1 : i32
+              cf.br ^bb1
+            ^bb1:
+              %x = arith.constant 1 : i32
+              return
+            }
+            """
+        ),
+        ["5:3"],
+    ),
+    "block argument": (
+        src(
+            """
+            func.func @f() {
+              %x = arith.constant 1 : i32
+              cf.br ^bb1(%x : i32)
+            ^bb1(%x: i32):
+              return
+            }
+            """
+        ),
+        ["4:6"],
+    ),
+    "a later block first": (
+        src(
+            """
+            func.func @f() {
+              cf.br ^bb2
+            ^bb1:
+              %x = arith.constant 1 : i32
+              return
+            ^bb2:
+              %x = arith.constant 1 : i32
+              cf.br ^bb1
+            }
+            """
+        ),
+        ["7:3"],
+    ),
+    "entry block of an unregistered op": (
+        src(
+            """
+            func.func @f() {
+              %x = arith.constant 1 : i32
+              "foo.wrap"() ({
+              ^bb0(%x: i32):
+                "foo.end"() : () -> ()
+              }) : () -> ()
+              return
+            }
+            """
+        ),
+        ["4:8"],
+    ),
+    # An isolated op hides outer values from uses, but not from the parser's name scope.
+    "function nested in a function": (
+        src(
+            """
+            func.func @f() {
+              %x = arith.constant 1 : i32
+              "foo.wrap"() ({
+                func.func @g() {
+                  %x = arith.constant 1 : i32
+                  return
+                }
+                "foo.end"() : () -> ()
+              }) : () -> ()
+              return
+            }
+            """
+        ),
+        ["5:7"],
+    ),
+    "function argument of a nested function": (
+        src(
+            """
+            %x = "foo.a"() : () -> i32
+            func.func @f(%x: i32) {
+              return
+            }
+            """
+        ),
+        ["2:14"],
+    ),
+    "nested module": (
+        src(
+            """
+            module {
+              %x = "foo.a"() : () -> i32
+              module {
+                %x = "foo.a"() : () -> i32
+              }
+            }
+            """
+        ),
+        ["4:5"],
+    ),
+    # Valid: a region's names are forgotten when it ends.
+    "after a nested region": (
+        src(
+            """
+            func.func @f(%c: i1) {
+              scf.if %c {
+                %x = arith.constant 1 : i32
+              }
+              %x = arith.constant 1 : i32
+              return
+            }
+            """
+        ),
+        [],
+    ),
+    "result named like inner values": (
+        src(
+            """
+            func.func @f(%c: i1) {
+              %x = scf.if %c -> (i32) {
+                %x = arith.constant 1 : i32
+                scf.yield %x : i32
+              } else {
+                %x = arith.constant 1 : i32
+                scf.yield %x : i32
+              }
+              return
+            }
+            """
+        ),
+        [],
+    ),
+    "sibling functions": (
+        src(
+            """
+            func.func @f(%a: i32) {
+              %x = arith.constant 1 : i32
+              return
+            }
+            func.func @g(%a: i32) {
+              %x = arith.constant 1 : i32
+              return
+            }
+            """
+        ),
+        [],
+    ),
+    "sibling modules": (
+        src(
+            """
+            module {
+              %x = "foo.a"() : () -> i32
+            }
+            module {
+              %x = "foo.a"() : () -> i32
+            }
+            """
+        ),
+        [],
+    ),
+    "block argument after a nested region": (
+        src(
+            """
+            func.func @f(%c: i1, %y: i32) {
+              scf.if %c {
+                %x = arith.constant 1 : i32
+              }
+              cf.br ^bb1(%y : i32)
+            ^bb1(%x: i32):
+              return
+            }
+            """
+        ),
+        [],
+    ),
+    "scf.while regions": (
+        src(
+            """
+            func.func @f(%i: i32) {
+              %r = scf.while (%a = %i) : (i32) -> i32 {
+                %c = arith.constant true
+                scf.condition(%c) %a : i32
+              } do {
+              ^bb0(%a: i32):
+                %c = arith.constant true
+                scf.yield %a : i32
+              }
+              return
+            }
+            """
+        ),
+        [],
+    ),
+}
+
+@pytest.mark.parametrize("case", list(REDEFINITIONS))
+def test_redefinitions_are_reported(case: str) -> None:
+    text, expected = REDEFINITIONS[case]
+    module = parse(text)
+    assert module.print() == text
+    errors = def_use_errors(module)
+    assert all("redefinition of value" in e for e in errors)
+    assert [e.split(":", 2)[0] + ":" + e.split(":", 2)[1] for e in errors] == expected
+    assert len(module.redefinitions) == len(expected)
+    for value, earlier in module.redefinitions:
+        assert value.name == earlier.name and earlier.start < value.start
+
+
+@pytest.mark.parametrize("case", list(REDEFINITIONS))
+def test_redefinitions_agree_with_mlir_opt(case: str, mlir_opt: Path) -> None:
+    text, expected = REDEFINITIONS[case]
+    command = [str(mlir_opt), "--allow-unregistered-dialect", "-"]
+    result = subprocess.run(command, input=text, capture_output=True, text=True, timeout=60, check=False)
+    if expected:
+        assert result.returncode != 0
+        assert f"<stdin>:{expected[0]}: error:" in result.stderr
+        assert "redefinition" in result.stderr or "already in use" in result.stderr
+    else:
+        assert result.returncode == 0, result.stderr
+
+
 # ----------------------------------------------------------------- symbols
 def test_symbol_definitions_and_references() -> None:
     text = src(
@@ -441,6 +854,60 @@ def test_alias_references() -> None:
     assert len(module.alias_uses("#loc1")) == 2
     assert len(module.alias_uses("!t")) == 2
     assert text[slice(*module.alias_uses("#loc2")[0][1][1:])] == "#loc2"
+
+
+def test_symbol_references_inside_attributes() -> None:
+    text = src(
+        """
+        #alias = #foo.attr<@in_alias>
+        #dict = {callee = @in_dict_alias, list = [@in_list_alias]}
+        module @outer {
+          func.func private @f() attributes {a = #foo.attr<@in_attr>, b = {callee = @in_dict}, c = [@x, @y]}
+          func.call @outer::@inner() : () -> ()
+          foo.op {r = #foo<[@in_body, "@in_string", @"quoted name"]>} : memref<?xf32, #foo.layout<@in_type>>
+          "foo.gen"() <{callee = @in_properties}> : () -> ()
+          foo.region @nested::@name {
+          }
+        }
+        """
+    )
+    module = parse(text)
+    assert module.print() == text
+    refs = {op.name: [r.name for r in op.symbol_refs] for op in module.walk()}
+    assert refs["func.func"] == ["@in_attr", "@in_dict", "@x", "@y"]
+    assert refs["func.call"] == ["@outer", "@inner"]
+    assert refs["foo.op"] == ["@in_body", '@"quoted name"', "@in_type"]
+    assert refs["foo.gen"] == ["@in_properties"]
+    assert refs["foo.region"] == ["@nested", "@name"]  # a nested reference defines nothing
+    assert set(module.symbols) == {"@outer", "@f"}
+    for op in module.walk():
+        assert all(text[r.start : r.end] == r.name for r in op.symbol_refs)
+    alias, table = module.aliases
+    assert [r.name for r in alias.symbol_refs] == ["@in_alias"]
+    assert [r.name for r in table.symbol_refs] == ["@in_dict_alias", "@in_list_alias"]
+    assert [type(owner) for owner, _ in module.symbol_uses("@in_alias")] == [AliasDef]
+    assert [type(owner) for owner, _ in module.symbol_uses("@in_type")] == [Op]
+    assert {"@in_alias", "@in_list_alias", "@in_attr", "@inner", "@in_type"} <= module.referenced_symbols()
+    assert "@in_string" not in module.referenced_symbols()
+
+
+def test_a_function_named_only_in_an_attribute_is_used() -> None:
+    text = src(
+        """
+        module {
+          func.func private @callback(i32)
+          func.func private @unused(i32)
+          func.func private @aliased(i32)
+          foo.register {handler = #foo.handler<@callback>}
+        }
+        #cb = #foo.handler<@aliased>
+        """
+    )
+    module = parse(text)
+    assert [op.name for op, _ in module.symbol_uses("@callback")] == ["foo.register"]
+    assert module.symbol_uses("@unused") == []
+    assert [owner.name for owner, _ in module.symbol_uses("@aliased")] == ["#cb"]
+    assert module.referenced_symbols() == {"@callback", "@aliased"}
 
 
 # ----------------------------------------------------------------- counting
@@ -525,6 +992,8 @@ def test_generated_modules_parse_soundly(generated: GeneratedModule) -> None:
     assert sum(len(op.operands) for op in module.walk()) == generated.uses
     assert generated.symbols <= set(module.symbols)
     assert sum(len(op.symbol_refs) for op in module.walk()) == generated.calls
+    arguments = {v.name: v.type for op in module.walk() for v in op.definitions() if v.kind != "result"}
+    assert arguments == generated.arg_types
 
 
 @settings(max_examples=200, deadline=None)
@@ -540,6 +1009,27 @@ def test_deleting_a_used_definition_is_caught(generated: GeneratedModule, data: 
     errors = def_use_errors(parse(candidate))
     lost = {v.name for v in victim.results if v.uses}
     assert errors and all(any(f" {name}" in e for e in errors) for name in lost)
+
+
+@settings(max_examples=200, deadline=None)
+@given(mlir_modules(), st.data())
+def test_reusing_a_name_in_scope_is_caught(generated: GeneratedModule, data: st.DataObject) -> None:
+    module = parse(generated.text)
+    pairs = [
+        (block.ops[a].results[0], block.ops[b].results[0])
+        for op in module.walk()
+        for region in op.regions
+        for block in region.blocks
+        for a in range(len(block.ops))
+        for b in range(a + 1, len(block.ops))
+        if block.ops[a].results and block.ops[b].results
+    ]
+    if not pairs:
+        return
+    first, second = data.draw(st.sampled_from(pairs))
+    candidate = apply_edits(generated.text, [(second.start, second.end, first.name)])
+    errors = def_use_errors(parse(candidate))
+    assert any(f"redefinition of value {first.name} " in e for e in errors)
 
 
 def test_large_file_parse_is_linear() -> None:

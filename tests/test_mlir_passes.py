@@ -166,6 +166,12 @@ def test_module_attributes_first_then_all_unused_then_one_by_one():
     assert all("#chain =" in c for c in singles if "!t =" in c)
 
 
+def test_a_symbol_named_only_in_an_alias_stays():
+    text = '#h = #foo.handler<@g>\nfunc.func private @g()\n"foo.use"() {h = #h} : () -> ()\n'
+    for _, candidate in DropUnusedSymbols().candidates(text, None):
+        assert "@g()" in candidate
+
+
 # ------------------------------------------------------------ functions
 FUNCTIONS = """module {
   func.func @helper(%arg0: i32 loc("a.c":1:1), %arg1: memref<?xf32> {llvm.noalias}) -> i32 attributes {llvm.linkage = #llvm.linkage<internal>} {

@@ -43,10 +43,18 @@ def count_ops(text: str) -> int:
 
 
 def def_use_errors(module: Module) -> list[str]:
-    """One message per SSA use that names no definition in scope."""
-    errors = []
+    """One message per SSA use that names no definition in scope, and per
+    definition of a name already defined in scope (MLIR rejects both), in text order."""
+    text = module.text
+    found: list[tuple[int, str]] = []
     for use in module.unresolved:
-        line, col = line_col(module.text, use.start)
+        line, col = line_col(text, use.start)
         index = "" if use.index is None else f"#{use.index}"
-        errors.append(f"{line}:{col}: use of undefined value {use.name}{index} in '{use.user.name}'")
-    return errors
+        found.append((use.start, f"{line}:{col}: use of undefined value {use.name}{index} in '{use.user.name}'"))
+    for value, earlier in module.redefinitions:
+        line, col = line_col(text, value.start)
+        first_line, first_col = line_col(text, earlier.start)
+        message = f"redefinition of value {value.name} (defined at {first_line}:{first_col})"
+        found.append((value.start, f"{line}:{col}: {message}"))
+    found.sort(key=lambda item: item[0])
+    return [message for _, message in found]

@@ -20,8 +20,10 @@ defines for its regions (``scf.for %i = ...``, ``iter_args(%a = %b)``,
 op with regions, a header name followed by ``=`` is a region argument, and so
 is one in a defining position (followed by ``:``, after ``->``, in a
 parenthesised list followed by ``:``, ``=`` or ``in``) that names no value in
-scope. Elsewhere an unknown name stays an (undefined) use, so deleting the
-definition of ``%lb`` in ``scf.for %i = %lb to ...`` is caught.
+scope (in a function's signature, whether in scope or not). Elsewhere an
+unknown name stays an (undefined) use, so deleting the definition of ``%lb``
+in ``scf.for %i = %lb to ...`` is caught. The type of a region argument is
+read from where the printers state it (``arg_type``).
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ from .lexer import (
     VALUE,
     MLIRParseError,
     _lex,
+    _STRING_RE,
+    _SUFFIX_ID,
 )
 from .tree import AliasDef, Block, Module, Op, Ref, Region, Use, Value
 
@@ -87,8 +91,17 @@ SYMBOL_DEFINING_OPS = frozenset(
 # is already in scope (then they are typed operands); anything else uses.
 _USES, _MAY_DEFINE, _DEFINES = 0, 1, 2
 _AFTER_DEFINING_GROUP = frozenset({":", "=", "in"})
+#: Ops whose header-defined loop variables are ``index`` unless a type is written.
+_INDEX_IVS = frozenset({"scf.for", "scf.parallel", "scf.forall", "affine.for", "affine.parallel", "gpu.launch"})
 _DECLARING_NAME = re.compile(r"decl|global|func|module|comdat|alias|private|sequence")
 _ALIAS_IN_TEXT = re.compile(r"[#!][A-Za-z_][\w$.\-]*")
+# A symbol reference inside an attribute or type body (``#d.attr<@f>``,
+# ``#d<[@a, @b]>``); strings are matched only to be stepped over.
+_SYMBOL_IN_TEXT = re.compile(rf"{_STRING_RE}|@(?:{_STRING_RE}|{_SUFFIX_ID})")
+
+
+def _ref_start(ref: Ref) -> int:
+    return ref.start
 
 
 class _Parser:
@@ -186,6 +199,7 @@ class _Parser:
         j += 2
         value_start = j
         depth = 0
+        symbols: list[Ref] = []
         while True:
             if k[j] == EOF:
                 break
@@ -197,15 +211,25 @@ class _Parser:
                     depth += 1
                 elif t in ")]}":
                     depth -= 1
+            elif k[j] == SYM:
+                symbols.append(Ref(t, s[j], e[j]))
             j += 1
         if j == value_start:
             raise self.error(start, f"expected a value for alias {name}")
         alias = AliasDef(name=name, start=s[start], end=e[j - 1], value=self.text[s[value_start] : e[j - 1]])
-        self.collect_alias_refs(alias, value_start, j)
+        self.collect_refs(alias, value_start, j, symbols)
+        if symbols:
+            symbols.sort(key=_ref_start)
+            alias.symbol_refs = symbols
         return alias, j
 
-    def collect_alias_refs(self, owner: Op | AliasDef, lo: int, hi: int) -> None:
-        """Alias-looking names in tokens ``lo..hi`` (kept once the aliases are known)."""
+    def collect_refs(self, owner: Op | AliasDef, lo: int, hi: int, symbols: list[Ref]) -> None:
+        """References written inside tokens ``lo..hi``.
+
+        Alias-looking names are kept as candidates until the aliases are
+        known; symbol references inside attribute and type bodies
+        (``#d.attr<@f>``, which the lexer keeps as one token) go to ``symbols``.
+        """
         k, s, tt = self.k, self.s, self.tt
         add = self.alias_candidates.append
         for j in range(lo, hi):
@@ -218,6 +242,10 @@ class _Parser:
                     for m in _ALIAS_IN_TEXT.finditer(t, 1):
                         if not t.startswith("<", m.end()):
                             add((owner, Ref(m.group(), s[j] + m.start(), s[j] + m.end())))
+                if "@" in t:
+                    for m in _SYMBOL_IN_TEXT.finditer(t):
+                        if t[m.start()] == "@":
+                            symbols.append(Ref(m.group(), s[j] + m.start(), s[j] + m.end()))
 
     # --------------------------------------------------------------- regions
     def parse_region(self, owner: Op) -> Region:
@@ -302,6 +330,178 @@ class _Parser:
         block.end = e[j]
         return block, j + 1
 
+    # ------------------------------------------- types of header arguments
+    def type_end(self, j: int, hi: int) -> int:
+        """Index of the token ending the type that starts at token ``j``.
+
+        A top-level ``,``, ``:`` or ``=``, an unmatched closer, a ``{`` (argument
+        attributes or a region) or a ``loc(...)`` ends it, and so does offset
+        ``hi`` (the end of the header); types with bodies are single tokens,
+        so only parentheses and brackets nest.
+        """
+        k, s, tt = self.k, self.s, self.tt
+        depth = 0
+        while True:
+            kind = k[j]
+            if kind == EOF or s[j] >= hi or (kind == LOC and depth == 0):
+                return j
+            if kind == PUNCT:
+                t = tt[j]
+                if t == "(" or t == "[":
+                    depth += 1
+                elif t == ")" or t == "]" or t == "}":
+                    if depth == 0:
+                        return j
+                    depth -= 1
+                elif depth == 0 and (t == "," or t == "=" or t == "{" or t == ":"):
+                    return j
+                elif t == "{":
+                    depth += 1
+            j += 1
+
+    def type_text(self, j: int, hi: int) -> str | None:
+        end = self.type_end(j, hi)
+        return self.text[self.s[j] : self.e[end - 1]] if end > j else None
+
+    def type_list(self, j: int, hi: int) -> list[str] | None:
+        """The types of a parenthesised list ``(t1, t2)`` opening at ``j``, or a single type."""
+        if not (self.tt[j] == "(" and self.k[j] == PUNCT):
+            single = self.type_text(j, hi)
+            return None if single is None else [single]
+        types: list[str] = []
+        j += 1
+        if self.tt[j] == ")":
+            return types
+        while True:
+            end = self.type_end(j, hi)
+            if end == j:
+                return None
+            types.append(self.text[self.s[j] : self.e[end - 1]])
+            if self.tt[end] != ",":
+                return types if self.tt[end] == ")" else None
+            j = end + 1
+
+    def group_open(self, j: int, lo: int) -> int:
+        """The ``(`` of the group holding token ``j`` at its top level, or -1.
+
+        The search goes back no further than offset ``lo`` (the op's start).
+        """
+        k, s, tt = self.k, self.s, self.tt
+        depth = 0
+        m = j - 1
+        while m >= 0 and s[m] >= lo:
+            if k[m] == PUNCT:
+                t = tt[m]
+                if t == ")" or t == "]" or t == "}":
+                    depth += 1
+                elif t == "(" or t == "[" or t == "{":
+                    if depth == 0:
+                        return m if t == "(" else -1
+                    depth -= 1
+            m -= 1
+        return -1
+
+    def group_tops(self, open_j: int, hi: int) -> tuple[int, list[int]]:
+        """The ``)`` closing the group at ``open_j`` (or the token at offset ``hi``)
+        and the tokens at the group's top level."""
+        k, s, tt = self.k, self.s, self.tt
+        tops: list[int] = []
+        depth = 0
+        j = open_j + 1
+        while True:
+            kind = k[j]
+            if kind == EOF or s[j] >= hi:
+                return j, tops
+            if kind == PUNCT:
+                t = tt[j]
+                if t == "(" or t == "[" or t == "{":
+                    depth += 1
+                    j += 1
+                    continue
+                if t == ")" or t == "]" or t == "}":
+                    if depth == 0:
+                        return j, tops
+                    depth -= 1
+                    j += 1
+                    continue
+            if depth == 0:
+                tops.append(j)
+            j += 1
+
+    def arg_type(self, op: Op, j: int) -> str | None:
+        """The type of the region argument an op's header defines at token ``j``.
+
+        ``None`` when the syntax does not say: the custom syntax of unknown
+        ops only states types in the printer's usual places.
+        """
+        k, tt = self.k, self.tt
+        hi = op.regions[0].start if op.regions else op.end  # the header's end
+        if tt[j - 1] == "->":
+            open_j = self.group_open(j, op.start)
+            if open_j >= 0:
+                return self.clause_arg_type(open_j, j, hi)
+        n = j + 1
+        if k[n] == LOC:
+            n += 1
+        if tt[n] == ":":  # `%arg0: i32`
+            return self.type_text(n + 1, hi)
+        open_j = self.group_open(j, op.start)
+        if open_j >= 0:
+            close, tops = self.group_tops(open_j, hi)
+            if tt[close] != ")":
+                return None
+            commas = [m for m in tops if tt[m] == ","]
+            position = sum(1 for m in commas if m < j)
+            after = close + 1
+            if k[after] == LOC:
+                after += 1
+            marker = tt[after] if k[after] != EOF else ""
+            if marker == ":" and tt[after + 1] == "(":
+                # `(%a = %x) : (i32) -> i32`: the argument types come first.
+                types = self.type_list(after + 1, hi)
+            elif marker == ":":  # `(%i, %j) : index = ...`: one type for all
+                return self.type_text(after + 1, hi)
+            elif marker == "->":  # `iter_args(%a = %x) -> (f32)`: one type each
+                types = self.type_list(after + 1, hi)
+            else:
+                return "index" if op.name in _INDEX_IVS else None
+            return types[position] if types is not None and len(types) == len(commas) + 1 else None
+        if op.name == "scf.for":
+            # `scf.for %i = %lb to %ub step %s : i32`: the type is written unless index.
+            m = j + 1
+            depth = 0
+            while self.s[m] < hi and k[m] != EOF:
+                t = tt[m]
+                if k[m] == PUNCT:
+                    if t == "(" or t == "[" or t == "{":
+                        depth += 1
+                    elif t == ")" or t == "]" or t == "}":
+                        depth -= 1
+                    elif t == ":" and depth == 0:
+                        return self.type_text(m + 1, hi)
+                m += 1
+        return "index" if op.name in _INDEX_IVS else None
+
+    def clause_arg_type(self, open_j: int, j: int, hi: int) -> str | None:
+        """Type of ``%p`` in a clause ``(@sym %x -> %p : t, ...)``.
+
+        Each entry has its own ``: type``, or (newer printers) one ``: t1, t2``
+        list follows the last entry.
+        """
+        tt, k = self.tt, self.k
+        _, tops = self.group_tops(open_j, hi)
+        defined = [m for m in tops if k[m] == VALUE and tt[m - 1] == "->"]
+        colons = [m for m in tops if tt[m] == ":" and k[m] == PUNCT]
+        if len(colons) == len(defined):
+            colon = next((m for m in colons if m > j), -1)
+            return self.type_text(colon + 1, hi) if colon >= 0 else None
+        if len(colons) == 1 and colons[0] > defined[-1]:
+            starts = [colons[0], *(m for m in tops if tt[m] == "," and m > colons[0])]
+            types = [self.type_text(m + 1, hi) for m in starts]
+            if len(types) == len(defined):
+                return types[defined.index(j)]
+        return None
+
     def defines_symbol(self, op: Op, name_j: int, symbol_j: int) -> bool:
         """Is the first ``@name`` of a custom op the symbol it defines?
 
@@ -310,6 +510,8 @@ class _Parser:
         region or a declaring name (``*_decl``, ``*.global``...), and that is
         not a call.
         """
+        if self.tt[symbol_j + 1] == "::":
+            return False  # `@outer::@inner` names a symbol of another table
         if op.name in SYMBOL_DEFINING_OPS:
             return True
         short = op.name.rpartition(".")[2]
@@ -381,6 +583,7 @@ class _Parser:
         type_marker = -1
         type_end = -1
         symbol_j = -1
+        embedded: list[Ref] = []  # symbol references inside attribute bodies
         j += 1
         while True:
             kind = k[j]
@@ -392,7 +595,7 @@ class _Parser:
                     if (stack and stack[-1] == "R") if generic else self.is_region_brace(j):
                         if type_marker >= 0 and type_end < 0:
                             type_end = last + 1
-                        self.collect_alias_refs(op, header_lo, j)
+                        self.collect_refs(op, header_lo, j, embedded)
                         self.i = j
                         regions.append(self.parse_region(op))
                         j = self.i
@@ -442,7 +645,7 @@ class _Parser:
                     role = _MAY_DEFINE
                 else:
                     role = _USES
-                header_values.append([s[j], e[j], role, not regions])
+                header_values.append([s[j], e[j], role, not regions, j])
             elif kind == SYM:
                 if symbol_j < 0:
                     symbol_j = j
@@ -464,7 +667,7 @@ class _Parser:
             j += 1
         op.end = e[last]
         self.i = j
-        self.collect_alias_refs(op, header_lo, j)
+        self.collect_refs(op, header_lo, j, embedded)
         if regions:
             op.regions = regions
         if header_values:
@@ -478,6 +681,9 @@ class _Parser:
             stop = type_end if type_end >= 0 else last + 1
             if stop > type_marker + 1:
                 op.result_types = self.text[s[type_marker + 1] : e[stop - 1]]
+        if embedded:
+            symbol_refs += embedded
+            symbol_refs.sort(key=_ref_start)
         if symbol_j >= 0 and op.symbol is None and self.defines_symbol(op, name_j, symbol_j):
             op.symbol = symbol_refs.pop(next(n for n, r in enumerate(symbol_refs) if r.start == s[symbol_j]))
         if symbol_refs:
@@ -487,24 +693,49 @@ class _Parser:
 
 
 # ------------------------------------------------------------- def/use scopes
-def _resolve(module: Module) -> None:
+def _resolve(module: Module, parser: _Parser) -> None:
     """Classify header SSA names, link every use to its definition in scope.
 
     Within a block a value is visible after its definition; values of
     enclosing regions are visible in nested ones unless an op is isolated
     from above; in a region of several blocks (a CFG), any result of the
     region is accepted (dominance is not checked).
+
+    Redefinitions follow MLIR's parser: a name may not be defined again while
+    an earlier definition is in its name scope, that is one made before it in
+    the same region (any block) or in an enclosing region, up to the top
+    level. Isolated ops do not start a fresh name scope there (only ops that
+    ask for name shadowing do, none of the printed dialects); names of two
+    functions may repeat because a region's names are forgotten when it
+    ends. Header-defined arguments belong to the op's first region.
     """
     unresolved = module.unresolved
+    redefinitions = module.redefinitions
     text = module.text
+    arg_type = parser.arg_type
 
-    def resolve_ops(ops: list[Op], scope: dict[str, list[Value]], lenient: list[dict[str, Value]]) -> list[str]:
+    def define(value: Value, defined: dict[str, Value], added: list[str]) -> None:
+        earlier = defined.get(value.name)
+        if earlier is None:
+            defined[value.name] = value
+            added.append(value.name)
+        else:
+            redefinitions.append((value, earlier))
+
+    def resolve_ops(
+        ops: list[Op],
+        scope: dict[str, list[Value]],
+        lenient: list[dict[str, Value]],
+        defined: dict[str, Value],
+        added: list[str],
+    ) -> list[str]:
         pushed: list[str] = []
         for op in ops:
-            resolve_op(op, scope, lenient)
+            resolve_op(op, scope, lenient, defined)
             for value in op.results:
                 scope.setdefault(value.name, []).append(value)
                 pushed.append(value.name)
+                define(value, defined, added)
         return pushed
 
     def lookup(name: str, scope: dict[str, list[Value]], lenient: list[dict[str, Value]]) -> Value | None:
@@ -517,16 +748,19 @@ def _resolve(module: Module) -> None:
                 return value
         return None
 
-    def resolve_op(op: Op, scope: dict[str, list[Value]], lenient: list[dict[str, Value]]) -> None:
+    def resolve_op(
+        op: Op, scope: dict[str, list[Value]], lenient: list[dict[str, Value]], defined: dict[str, Value]
+    ) -> None:
         has_regions = bool(op.regions)
         # An entry block with a label (`{ ^bb0(%in: f32):`) lists the region's
         # arguments itself, so typed names in the header are operands.
         labelled = has_regions and bool(op.regions[0].blocks) and op.regions[0].blocks[0].label is not None
+        # A function's signature names only its arguments, even a name that is in scope outside.
+        signature = op.name in ISOLATED_OPS
         region_args: list[Value] = []
         operands: list[Use] = []
-        for start, end, role, before_regions in op._header_values:
-            token = text[start:end]
-            name, _, index = token.partition("#")
+        for start, end, role, before_regions, token in op._header_values:
+            name, _, index = text[start:end].partition("#")
             value = lookup(name, scope, lenient)
             # Named arguments of a declaration (`func.func private @f(%arg0: i32)`)
             # define values nobody can use; they count as region arguments too.
@@ -535,10 +769,11 @@ def _resolve(module: Module) -> None:
                 and not op.generic
                 and before_regions
                 and not index
-                and (role == _DEFINES or (role == _MAY_DEFINE and value is None and not labelled))
+                and (role == _DEFINES or (role == _MAY_DEFINE and (value is None or signature) and not labelled))
             )
             if defines:
-                region_args.append(Value(name=name, start=start, end=end, kind="region_arg", owner=op))
+                arg = Value(name=name, start=start, end=end, kind="region_arg", owner=op, type=arg_type(op, token))
+                region_args.append(arg)
                 continue
             use = Use(name=name, index=int(index) if index else None, start=start, end=end, user=op, value=value)
             operands.append(use)
@@ -562,12 +797,24 @@ def _resolve(module: Module) -> None:
             inner, inner_lenient = scope, lenient
         for value in op.region_args:
             inner.setdefault(value.name, []).append(value)
-        for region in op.regions:
-            resolve_region(region, inner, inner_lenient)
+        for n, region in enumerate(op.regions):
+            added: list[str] = []
+            if n == 0:
+                for value in op.region_args:
+                    define(value, defined, added)
+            resolve_region(region, inner, inner_lenient, defined, added)
+            for name in added:
+                del defined[name]
         for value in op.region_args:
             inner[value.name].pop()
 
-    def resolve_region(region: Region, scope: dict[str, list[Value]], lenient: list[dict[str, Value]]) -> None:
+    def resolve_region(
+        region: Region,
+        scope: dict[str, list[Value]],
+        lenient: list[dict[str, Value]],
+        defined: dict[str, Value],
+        added: list[str],
+    ) -> None:
         blocks = region.blocks
         if len(blocks) > 1:
             names = {v.name: v for b in blocks for op in b.ops for v in op.results}
@@ -576,13 +823,15 @@ def _resolve(module: Module) -> None:
         for value in args:
             scope.setdefault(value.name, []).append(value)
         for block in blocks:
-            for name in resolve_ops(block.ops, scope, lenient):
+            for value in block.args:
+                define(value, defined, added)
+            for name in resolve_ops(block.ops, scope, lenient, defined, added):
                 scope[name].pop()
         for value in args:
             scope[value.name].pop()
 
     scope: dict[str, list[Value]] = {}
-    resolve_ops(module.body.ops, scope, [])
+    resolve_ops(module.body.ops, scope, [], {}, [])
 
 
 def parse(text: str) -> Module:
@@ -592,8 +841,9 @@ def parse(text: str) -> Module:
     paused = gc.isenabled()
     gc.disable()
     try:
-        module = _Parser(text).parse_module()
-        _resolve(module)
+        parser = _Parser(text)
+        module = parser.parse_module()
+        _resolve(module, parser)
     except RecursionError:
         raise MLIRParseError("regions are nested too deeply to parse", 1, 1) from None
     finally:

@@ -19,8 +19,12 @@ API
     ``{-# ... #-}``), ``walk()`` (every op, pre-order), ``print()`` /
     ``str(module)`` (the text rebuilt from the tree, byte for byte),
     ``symbols`` (name -> defining ``Op``), ``symbol_uses(name)``
-    (``(Op, Ref)`` pairs), ``alias_uses(name)`` (``(Op | AliasDef, Ref)``),
-    ``unresolved`` (``Use``s that name no value in scope), ``op_count()``.
+    (``(Op | AliasDef, Ref)`` pairs, text order), ``referenced_symbols()``
+    (every symbol name referenced by an op or an alias definition),
+    ``alias_uses(name)`` (``(Op | AliasDef, Ref)``), ``unresolved``
+    (``Use``s that name no value in scope), ``redefinitions``
+    (``(Value, earlier Value)`` pairs: a name defined again while MLIR's
+    parser still has it in scope), ``op_count()``.
 
 ``Op``
     ``name`` (``"arith.addi"``), ``start``/``end`` (the op's exact span,
@@ -32,7 +36,9 @@ API
     ``region_args`` (``Value``s the header defines for its regions:
     ``scf.for %i = ...``, ``iter_args(%acc = ...)``, ``func.func @f(%a: i32)``),
     ``regions``, ``successors`` (``Ref`` of ``^bb`` names), ``symbol``
-    (``Ref`` of the symbol it defines, or ``None``), ``symbol_refs``,
+    (``Ref`` of the symbol it defines, or ``None``), ``symbol_refs`` (every
+    other ``@name`` in its own text, inside attribute and type bodies
+    too: ``#d.attr<@f>``, ``[@a, @b]``; ``@m::@f`` gives ``@m`` and ``@f``),
     ``alias_refs`` (``#map``/``!t``/``#loc3`` names used by the op's own
     text), ``locs`` (spans of its ``loc(...)``), ``result_types`` (text after
     the last top-level ``:`` or ``->``, a printer convention, ``None`` for ops
@@ -48,15 +54,22 @@ API
 ``end``, ``parent`` (``Region``; ``None`` for the module body).
 ``Value``: ``name`` (``"%x"``), ``start``/``end`` (of its name), ``kind``
 (``"result"``, ``"block_arg"``, ``"region_arg"``), ``owner`` (``Op`` or
-``Block``), ``count``, ``type`` (block arguments), ``uses``.
+``Block``), ``count``, ``type`` (text of the type of a block or region
+argument where the syntax states it: ``%a: i32``, ``iter_args(...) -> (f32)``,
+``(%i) : index = ...``, ``scf.while (...) : (i32) -> ...``, ``index`` for
+the loop variables of ``scf.for``/``affine.for``/``scf.parallel``...;
+``None`` for results and where the syntax does not say), ``uses``.
 ``Use``: ``name`` (``"%x"``), ``index`` (``1`` for ``%x#1``), ``start``/
 ``end`` (the whole ``%x#1``), ``user`` (``Op``), ``value`` (the ``Value``, or
 ``None`` when no definition is in scope).
 ``Ref``: ``(name, start, end)``.
+``AliasDef``: ``name``, ``start``/``end``, ``value`` (its text), ``refs``
+(aliases its value names), ``symbol_refs`` (symbols its value names).
 
 ``apply_edits(text, [(start, end, replacement), ...]) -> str``,
 ``count_ops(text)`` (the ops ``mlir-opt --mlir-print-op-generic`` would print,
-the module included) and ``def_use_errors(module)``.
+the module included) and ``def_use_errors(module)`` (undefined uses and
+redefinitions, one message each).
 
 Example (delete every op whose results are unused, one candidate each)::
 
@@ -250,13 +263,17 @@ class Op:
 
 @dataclass(eq=False, slots=True)
 class AliasDef:
-    """A top-level ``#name = attr`` or ``!name = type``."""
+    """A top-level ``#name = attr`` or ``!name = type``.
+
+    ``refs`` are the aliases its value names, ``symbol_refs`` the symbols.
+    """
 
     name: str
     start: int
     end: int
     value: str
     refs: Sequence[Ref] = ()
+    symbol_refs: Sequence[Ref] = ()
 
 
 @dataclass(eq=False)
@@ -266,6 +283,7 @@ class Module:
     aliases: list[AliasDef] = field(default_factory=list)
     metadata: list[tuple[int, int]] = field(default_factory=list)
     unresolved: list[Use] = field(default_factory=list)
+    redefinitions: list[tuple[Value, Value]] = field(default_factory=list)
 
     @property
     def ops(self) -> list[Op]:
@@ -284,8 +302,21 @@ class Module:
                 table.setdefault(op.symbol.name, op)
         return table
 
-    def symbol_uses(self, name: str) -> list[tuple[Op, Ref]]:
-        return [(op, ref) for op in self.walk() for ref in op.symbol_refs if ref.name == name]
+    def symbol_uses(self, name: str) -> list[tuple[Op | AliasDef, Ref]]:
+        """Every reference to the symbol ``name``, in text order: ops, and alias
+        definitions whose value holds one (``#a = #d.attr<@f>``)."""
+        found: list[tuple[Op | AliasDef, Ref]] = [
+            (alias, ref) for alias in self.aliases for ref in alias.symbol_refs if ref.name == name
+        ]
+        found += [(op, ref) for op in self.walk() for ref in op.symbol_refs if ref.name == name]
+        found.sort(key=lambda pair: pair[1].start)
+        return found
+
+    def referenced_symbols(self) -> set[str]:
+        """Names of every symbol referenced anywhere: ops and alias definitions."""
+        names = {ref.name for alias in self.aliases for ref in alias.symbol_refs}
+        names.update(ref.name for op in self.walk() for ref in op.symbol_refs)
+        return names
 
     def alias_uses(self, name: str) -> list[tuple[Op | AliasDef, Ref]]:
         found: list[tuple[Op | AliasDef, Ref]] = []

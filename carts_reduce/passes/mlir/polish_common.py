@@ -64,11 +64,11 @@ def _faults(text: str) -> tuple[int, int] | None:
     module = parsed(text)
     if module is None:
         return None
-    return len(module.unresolved), dangling_symbols(module)
+    return len(module.unresolved) + len(module.redefinitions), dangling_symbols(module)
 
 
 def well_formed(candidate: str, original: str) -> bool:
-    """Parses, and dangles no more SSA uses and symbol references than ``original``."""
+    """Parses, and dangles (or redefines) no more SSA values and symbol references than ``original``."""
     after = _faults(candidate)
     if after is None:
         return False
