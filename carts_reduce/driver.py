@@ -14,7 +14,7 @@ import hashlib
 import json
 import math
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,8 +29,8 @@ from carts_reduce.tool import Tool
 
 
 #: Tests at least this long (in seconds, as the original's) leave time to
-#: prepare for a candidate's acceptance while it runs; below, it would cost
-#: more on the rejected candidates than it saves on the accepted ones.
+#: begin a pass's next round from a candidate while it is tested; below, it
+#: would cost more on the rejected candidates than it saves on the accepted.
 PREPARE_AHEAD_ABOVE = 0.02
 
 
@@ -41,6 +41,60 @@ def digest(text: str) -> str:
 def sort_key(text: str) -> tuple[int, str]:
     """Shortlex: fewer bytes first, then lexicographic, so "smaller" is total."""
     return len(text.encode("utf-8", "surrogateescape")), text
+
+
+class _Proposals:
+    """A pass's candidates for one text, minus those not smaller or already proposed; one can be made ready ahead."""
+
+    def __init__(self, generator: Iterator[tuple[Any, str]], text: str, stats: Stats):
+        self._generator = generator
+        self._limit = sort_key(text)
+        self._seen: set[str] = set()
+        self._stats = stats
+        self._ready: list[tuple[tuple[Any, str], str]] = []
+        self.exhausted = False
+
+    def make_ready(self) -> None:
+        """Compute the next proposal now (while tests run), unless one is ready."""
+        if not self._ready and not self.exhausted:
+            item = self._pull()
+            if item is None:
+                self.exhausted = True
+            else:
+                self._ready.append(item)
+
+    def take(self) -> tuple[tuple[Any, str], str] | None:
+        """The next proposal and its digest; None (and ``exhausted``) at the end."""
+        if self._ready:
+            return self._ready.pop()
+        item = self._pull()
+        self.exhausted = item is None
+        return item
+
+    def _pull(self) -> tuple[tuple[Any, str], str] | None:
+        for proposal in self._generator:
+            candidate = proposal[1]
+            if sort_key(candidate) >= self._limit:
+                self._stats.skipped_not_smaller += 1
+                continue
+            key = digest(candidate)
+            if key not in self._seen:
+                self._seen.add(key)
+                return proposal, key
+        return None
+
+
+@dataclass
+class _Ahead:
+    """The round a pass would start from ``text`` at ``cursor``, already begun."""
+
+    current: Pass
+    text: str
+    cursor: Any
+    source: _Proposals
+
+    def matches(self, current: Pass, text: str, cursor: Any) -> bool:
+        return current is self.current and cursor == self.cursor and text == self.text
 
 
 class NotInteresting(Exception):
@@ -114,6 +168,7 @@ class Reducer:
         self.target: Signature | None = None
         self.original_outcome: Outcome | None = None
         self.prepare_ahead = False  # see PREPARE_AHEAD_ABOVE
+        self._ahead: _Ahead | None = None  # a pass's next round, begun while its candidate was tested
         self.on_verdict: Callable[[str, bool], None] = lambda key, verdict: None
         self.on_position: Callable[[Position], None] = lambda position: None
         # Runs of the same text that disagreed, and runs repeated: the flake rate.
@@ -291,32 +346,21 @@ class Reducer:
     async def _first_interesting(self, current: Pass, text: str, cursor) -> tuple[Any, str] | None:
         """Test candidates of one pass, ``jobs`` at a time; the first hit in order wins.
 
-        While every slot is busy, the next candidate is made ready and the pass
-        prepares for the ones under test being accepted: its CPU work then
-        overlaps the tests instead of adding to their time.
+        While every slot is busy, the next candidate is made ready, and for
+        the first candidate under test, the pass's first candidate after it
+        (in case it is accepted): the pass's CPU work then overlaps the tests
+        instead of adding to their time.
         """
-        generator = current.candidates(text, cursor)
-        limit = sort_key(text)
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None and ahead.matches(current, text, cursor):
+            source = ahead.source
+        else:
+            source = _Proposals(current.candidates(text, cursor), text, self.stats)
         proposals: list[tuple[Any, str]] = []
         verdicts: dict[int, bool] = {}
-        seen: set[str] = set()
-        ready: list[tuple[tuple[Any, str], str]] = []  # at most one proposal made ahead
-        exhausted = False
-        in_flight = prepared = 0
+        speculation: dict[int, _Ahead] = {}  # index under test -> the pass's next round from it
+        in_flight = 0
         send, receive = anyio.create_memory_object_stream[int](math.inf)
-
-        def pull() -> tuple[tuple[Any, str], str] | None:
-            """The pass's next proposal worth a look (smaller, not seen in this pass), with its digest."""
-            for proposal in generator:
-                candidate = proposal[1]
-                if sort_key(candidate) >= limit:
-                    self.stats.skipped_not_smaller += 1
-                    continue
-                key = digest(candidate)
-                if key not in seen:
-                    seen.add(key)
-                    return proposal, key
-            return None
 
         async def test(index: int, candidate: str) -> None:
             verdicts[index] = await self.judge(candidate, current.name)
@@ -328,15 +372,16 @@ class Reducer:
                 while checked in verdicts:  # verdicts holds only indices >= checked
                     if verdicts.pop(checked):
                         group.cancel_scope.cancel()
+                        self._ahead = speculation.get(checked)
                         return proposals[checked]
+                    speculation.pop(checked, None)
                     checked += 1
-                if exhausted and not ready and checked >= len(proposals):
+                if source.exhausted and checked >= len(proposals):
                     return None
                 hit_pending = any(verdicts.values())
-                if not hit_pending and in_flight < self.settings.jobs and (ready or not exhausted):
-                    item = ready.pop() if ready else pull()
+                if not hit_pending and in_flight < self.settings.jobs and not source.exhausted:
+                    item = source.take()
                     if item is None:
-                        exhausted = True
                         continue
                     proposal, key = item
                     index = len(proposals)
@@ -350,18 +395,14 @@ class Reducer:
                     continue
                 if in_flight == 0:  # only cached verdicts ahead: nothing to wait for
                     continue
-                if not hit_pending and not ready and not exhausted:
+                if not hit_pending:
                     await anyio.sleep(0)  # let the tests just started get going first
-                    item = pull()
-                    if item is None:
-                        exhausted = True
-                    else:
-                        ready.append(item)
-                if self.prepare_ahead:
-                    for index in range(max(prepared, checked), len(proposals)):  # in case one is accepted
-                        if index not in verdicts:
-                            current.prepare(proposals[index][1])
-                    prepared = len(proposals)
+                    source.make_ready()
+                    if self.prepare_ahead and checked not in verdicts and checked not in speculation:
+                        next_cursor, candidate = proposals[checked]
+                        source_after = _Proposals(current.candidates(candidate, next_cursor), candidate, self.stats)
+                        source_after.make_ready()
+                        speculation[checked] = _Ahead(current, candidate, next_cursor, source_after)
                 await receive.receive()
                 in_flight -= 1
 

@@ -17,9 +17,8 @@ import inspect
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from carts_reduce.outcome import Outcome
 
@@ -29,6 +28,9 @@ from interestingness.ir import IrContains, IrLacks
 from interestingness.mismatch import OutputMismatch
 from interestingness.output import DebugLog, StderrRegex, StdoutRegex
 from interestingness.script import Script
+
+if TYPE_CHECKING:
+    from importlib.metadata import EntryPoint
 
 GROUP = "carts_reduce.interestingness"
 
@@ -148,6 +150,9 @@ def _checked(target: Any, name: str) -> Any:
 
 
 def _entry_points() -> dict[str, EntryPoint]:
+    # Imported here: a dozen milliseconds of start-up that built-in predicates never need.
+    from importlib.metadata import entry_points
+
     found: dict[str, EntryPoint] = {}
     for entry in entry_points(group=GROUP):
         found.setdefault(entry.name, entry)

@@ -29,12 +29,5 @@ class Pass(ABC):
         without a test, so a pass may yield them freely.
         """
 
-    def prepare(self, candidate: str) -> None:
-        """Work on a candidate under test that the next call needs if it is accepted.
-
-        The driver calls it while the candidate's test runs, so that work
-        (typically parsing) overlaps the test instead of following it.
-        """
-
     def __repr__(self) -> str:
         return f"<pass {self.name}>"

@@ -16,10 +16,9 @@ from collections.abc import Iterator
 from carts_reduce.ddmin import chunk_removals
 from carts_reduce.formats.mlir import Block, Op, tokenize
 from carts_reduce.formats.mlir.lexer import COMMENT, SYM, WS
-from carts_reduce.passes.base import Cursor
+from carts_reduce.passes.base import Cursor, Pass
 from carts_reduce.passes.mlir.common import (
     Edit,
-    OpTreePass,
     Tree,
     edit,
     paren_group_at,
@@ -33,7 +32,7 @@ _RETURNS = frozenset({"return", "func.return", "llvm.return"})
 RESULTS = -1
 
 
-class DeleteArguments(OpTreePass):
+class DeleteArguments(Pass):
     name = "mlir-arguments"
 
     def candidates(self, text: str, cursor: Cursor) -> Iterator[tuple[Cursor, str]]:

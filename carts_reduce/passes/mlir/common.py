@@ -27,7 +27,6 @@ from carts_reduce.formats.mlir import (
 )
 from carts_reduce.formats.mlir.lexer import COMMENT, PUNCT, WS, Token
 from carts_reduce.formats.mlir.tree import Block
-from carts_reduce.passes.base import Pass
 
 Edit = tuple[int, int, str]
 
@@ -137,13 +136,6 @@ def parsed(text: str) -> Tree | None:
         return Tree(parse(text))
     except (MLIRParseError, ValueError, RecursionError):
         return None
-
-
-class OpTreePass(Pass):
-    """A pass that starts from the op tree of its text: parsing a tested candidate ahead pays off."""
-
-    def prepare(self, candidate: str) -> None:
-        parsed(candidate)
 
 
 # ---------------------------------------------------------------- structure

@@ -13,9 +13,8 @@ from collections.abc import Iterator
 from carts_reduce.ddmin import chunk_removals
 from carts_reduce.formats.mlir import Op, tokenize
 from carts_reduce.formats.mlir.lexer import COMMENT, IDENT, LOC, STRING, SYM, WS
-from carts_reduce.passes.base import Cursor
+from carts_reduce.passes.base import Cursor, Pass
 from carts_reduce.passes.mlir.common import (
-    OpTreePass,
     Tree,
     deletion_closure,
     deletion_edits,
@@ -43,7 +42,7 @@ def functions(tree: Tree) -> list[Op]:
     return found
 
 
-class DeleteFunctions(OpTreePass):
+class DeleteFunctions(Pass):
     """ddmin over the function definitions; each takes its call sites and their slices along."""
 
     name = "mlir-functions"
@@ -67,7 +66,7 @@ class DeleteFunctions(OpTreePass):
                 yield position, candidate
 
 
-class DeclareFunctions(OpTreePass):
+class DeclareFunctions(Pass):
     """Replace the body of a called function by nothing: a private declaration, biggest body first."""
 
     name = "mlir-declare"

@@ -19,11 +19,10 @@ from collections.abc import Iterator
 
 from carts_reduce.formats.mlir import Op, Region, apply_edits, tokenize
 from carts_reduce.formats.mlir.lexer import COMMENT, LOC, PUNCT, VALUE, WS
-from carts_reduce.passes.base import Cursor
+from carts_reduce.passes.base import Cursor, Pass
 from carts_reduce.passes.mlir.common import (
     WRAPPERS,
     Edit,
-    OpTreePass,
     Tree,
     edit,
     is_module,
@@ -37,7 +36,7 @@ from carts_reduce.passes.mlir.common import (
 _LOOP_LIKE = re.compile(r"for|parallel|loop|iterate|wsloop|distribute|simd")
 
 
-class HoistRegions(OpTreePass):
+class HoistRegions(Pass):
     """Outermost sites first; an ``if`` offers its then-branch, then its else-branch."""
 
     name = "mlir-hoist"

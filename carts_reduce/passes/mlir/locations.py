@@ -11,13 +11,13 @@ from collections.abc import Iterator
 
 from carts_reduce.formats.mlir import tokenize
 from carts_reduce.formats.mlir.lexer import LOC
-from carts_reduce.passes.base import Cursor
-from carts_reduce.passes.mlir.common import Edit, OpTreePass, Tree, edit, parsed
+from carts_reduce.passes.base import Cursor, Pass
+from carts_reduce.passes.mlir.common import Edit, Tree, edit, parsed
 
 _AFTER_ALL = float("inf")
 
 
-class DropLocations(OpTreePass):
+class DropLocations(Pass):
     name = "mlir-locations"
 
     def candidates(self, text: str, cursor: Cursor) -> Iterator[tuple[Cursor, str]]:

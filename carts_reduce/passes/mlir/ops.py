@@ -12,9 +12,8 @@ from collections.abc import Iterator
 
 from carts_reduce.ddmin import chunk_removals
 from carts_reduce.formats.mlir import Op
-from carts_reduce.passes.base import Cursor
+from carts_reduce.passes.base import Cursor, Pass
 from carts_reduce.passes.mlir.common import (
-    OpTreePass,
     Tree,
     deletion_closure,
     deletion_edits,
@@ -28,7 +27,7 @@ from carts_reduce.passes.mlir.common import (
 )
 
 
-class DeleteDeadOps(OpTreePass):
+class DeleteDeadOps(Pass):
     """Ops whose results nobody uses: all side-effect-free ones at once, then ddmin over all of them."""
 
     name = "mlir-dead"
@@ -77,7 +76,7 @@ def _dead_pure_slice(tree: Tree) -> list[Op]:
     return found
 
 
-class DeleteOps(OpTreePass):
+class DeleteOps(Pass):
     """ddmin over the ops of each block, outer blocks first; every deletion takes its forward slice.
 
     Units are listed last op first: a later op's slice is smaller, and once

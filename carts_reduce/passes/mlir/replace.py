@@ -19,10 +19,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from carts_reduce.formats.mlir import Op, Value
-from carts_reduce.passes.base import Cursor
+from carts_reduce.passes.base import Cursor, Pass
 from carts_reduce.passes.mlir.common import (
     Edit,
-    OpTreePass,
     Tree,
     argument_types,
     dead_producers,
@@ -36,7 +35,7 @@ from carts_reduce.passes.mlir.common import (
 )
 
 
-class ReplaceResults(OpTreePass):
+class ReplaceResults(Pass):
     name = "mlir-replace"
 
     def candidates(self, text: str, cursor: Cursor) -> Iterator[tuple[Cursor, str]]:

@@ -12,10 +12,9 @@ from collections.abc import Iterator
 from carts_reduce.ddmin import chunk_removals
 from carts_reduce.formats.mlir import AliasDef, Op, tokenize
 from carts_reduce.formats.mlir.lexer import COMMENT, IDENT, WS
-from carts_reduce.passes.base import Cursor
+from carts_reduce.passes.base import Cursor, Pass
 from carts_reduce.passes.mlir.common import (
     Edit,
-    OpTreePass,
     Tree,
     edit,
     inside,
@@ -27,7 +26,7 @@ from carts_reduce.passes.mlir.common import (
 _MODULE_ATTRS, _ALL_UNUSED, _EACH = 0, 1, 2
 
 
-class DropUnusedSymbols(OpTreePass):
+class DropUnusedSymbols(Pass):
     name = "mlir-symbols"
 
     def candidates(self, text: str, cursor: Cursor) -> Iterator[tuple[Cursor, str]]:
