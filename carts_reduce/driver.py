@@ -31,7 +31,7 @@ from carts_reduce.tool import Tool
 #: Tests at least this long (in seconds, as the original's) leave time to
 #: begin a pass's next round from a candidate while it is tested; below, it
 #: would cost more on the rejected candidates than it saves on the accepted.
-PREPARE_AHEAD_ABOVE = 0.02
+SPECULATE_ABOVE = 0.02
 
 
 def digest(text: str) -> str:
@@ -167,7 +167,7 @@ class Reducer:
         self.history: list[str] = [original]
         self.target: Signature | None = None
         self.original_outcome: Outcome | None = None
-        self.prepare_ahead = False  # see PREPARE_AHEAD_ABOVE
+        self.speculate = False  # see SPECULATE_ABOVE
         self._ahead: _Ahead | None = None  # a pass's next round, begun while its candidate was tested
         self.on_verdict: Callable[[str, bool], None] = lambda key, verdict: None
         self.on_position: Callable[[Position], None] = lambda position: None
@@ -298,7 +298,7 @@ class Reducer:
     def calibrate(self, original: Outcome) -> None:
         """Pin the failure being reduced to what the original showed."""
         self.original_outcome = original
-        self.prepare_ahead = original.duration >= PREPARE_AHEAD_ABOVE
+        self.speculate = original.duration >= SPECULATE_ABOVE
         self.predicate.calibrate(original)
         self.target = Signature.from_outcome(original, self.settings.frames)
 
@@ -398,7 +398,7 @@ class Reducer:
                 if not hit_pending:
                     await anyio.sleep(0)  # let the tests just started get going first
                     source.make_ready()
-                    if self.prepare_ahead and checked not in verdicts and checked not in speculation:
+                    if self.speculate and checked not in verdicts and checked not in speculation:
                         next_cursor, candidate = proposals[checked]
                         source_after = _Proposals(current.candidates(candidate, next_cursor), candidate, self.stats)
                         source_after.make_ready()

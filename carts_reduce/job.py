@@ -13,7 +13,7 @@ import datetime
 import hashlib
 import math
 import signal
-import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -144,18 +144,12 @@ async def run_job(job: Job, view, argv: list[str] | None = None, run=run_test) -
 
 
 async def _reduce(job: Job, reducer: Reducer, state: State, settings: Settings, view, result: JobResult) -> None:
-    preparation = _InBackground(_prepare, job)
-    result.resumed = state.load(reducer)
-    if not result.resumed:
-        outcomes = await reducer.check_original()
-        if job.timeout is None:
-            settings.timeout = max(
-                derive_timeout([o.duration for o in outcomes]),
-                job.predicate.min_timeout or 0,
-            )
-        if settings.repeat > 1:
-            reducer.flaky = True  # k-of-n asked for from the start
-    reducer.phases, result.sizes_before = await preparation.result()
+    # Importing the passes and parsing the input take about as long as a fast
+    # test: done in a thread, they overlap the original's runs.
+    with ThreadPoolExecutor(max_workers=1) as executor:
+        preparation = executor.submit(_prepare, job)
+        await _check_or_resume(job, reducer, state, settings, result)
+        reducer.phases, result.sizes_before = await anyio.to_thread.run_sync(preparation.result)
     state.attach(reducer)
     write_atomic(job.output_path, reducer.best)
     state.save(reducer)
@@ -208,37 +202,21 @@ async def _verified(reducer: Reducer, job: Job, result: JobResult) -> bool:
     return False
 
 
+async def _check_or_resume(job: Job, reducer: Reducer, state: State, settings: Settings, result: JobResult) -> None:
+    """Pick up a stopped run, or check that the original is interesting and time it."""
+    result.resumed = state.load(reducer)
+    if result.resumed:
+        return
+    outcomes = await reducer.check_original()
+    if job.timeout is None:
+        settings.timeout = max(derive_timeout([o.duration for o in outcomes]), job.predicate.min_timeout or 0)
+    if settings.repeat > 1:
+        reducer.flaky = True  # k-of-n asked for from the start
+
+
 def _prepare(job: Job) -> tuple[list, dict[str, int]]:
     """The pass schedule (importing the passes) and the input's sizes."""
     return schedule(job.fmt), measure(job.text, job.fmt)
-
-
-class _InBackground:
-    """A function run in a thread, started at once: CPU work that overlaps the original's runs.
-
-    Importing the passes and parsing the input take about as long as a fast
-    test; the original runs in other processes meanwhile, so doing both at
-    once takes that time off every reduction.
-    """
-
-    def __init__(self, function, *args) -> None:
-        self._value: Any = None
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, args=(function, *args), daemon=True)
-        self._thread.start()
-
-    def _run(self, function, *args) -> None:
-        try:
-            self._value = function(*args)
-        except BaseException as error:  # handed to whoever waits for the result
-            self._error = error
-
-    async def result(self) -> Any:
-        if self._thread.is_alive():
-            await anyio.to_thread.run_sync(self._thread.join)
-        if self._error is not None:
-            raise self._error
-        return self._value
 
 
 def _verify_runs(reducer: Reducer, job: Job) -> int:

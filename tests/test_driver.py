@@ -119,7 +119,7 @@ def test_with_slow_tests_the_next_round_begins_while_a_candidate_is_tested():
         tool = Tool(input_name="case.txt", command=f"sleep {sleep}; grep -q NEEDLE {{input}}")
         runs[sleep] = (reduce_text(text, tool, jobs=1, phases=[[lines]]), lines.asked)
     (fast, fast_asked), (slow, slow_asked) = runs["0"], runs["0.03"]
-    assert (fast.prepare_ahead, slow.prepare_ahead) == (False, True)
+    assert (fast.speculate, slow.speculate) == (False, True)
     assert fast.history == slow.history and slow.best == "NEEDLE\n"
     # Slow tests: rounds were begun from candidates then rejected (the speculation);
     # a round begun from the accepted one was used, not asked for again.
