@@ -18,13 +18,13 @@ import typer
 from rich.console import Console
 
 from carts_reduce import __version__
-from carts_reduce.driver import NotInteresting
+from carts_reduce.search.driver import NotInteresting
 from carts_reduce.formats import FORMATS, detect
 from carts_reduce.job import Job, run_job
 from carts_reduce.progress import ProgressView, summary_table
-from carts_reduce.stages import StageError, check_stage
-from carts_reduce.state import read_argv
-from carts_reduce.tool import C_PRECHECK, DEFAULT_COMMAND, DEFAULT_FRONTEND, Tool, carts_version
+from carts_reduce.pipeline.stages import StageError, check_stage
+from carts_reduce.search.state import read_argv
+from carts_reduce.run.tool import C_PRECHECK, DEFAULT_COMMAND, DEFAULT_FRONTEND, Tool, carts_version
 
 SUBCOMMANDS = ("corpus", "report", "predicates")
 EXIT_USAGE = 2
@@ -134,11 +134,11 @@ def reduce(
         if result.timed_out:
             err.print("carts-reduce: stopped at --max-time; the result may reduce further", markup=False)
     if add_to_corpus:
-        from carts_reduce.corpus import add_case
+        from carts_reduce.corpus.store import add_case
 
         err.print("carts-reduce: " + add_case(job.output_path, corpus_dir).message(), markup=False)
     if report:
-        from carts_reduce.report import write_report
+        from carts_reduce.corpus.report import write_report
 
         write_report(job.output_path, report)
         err.print(f"carts-reduce: bug report written to {report}", markup=False)
@@ -267,8 +267,8 @@ def _build_job(
 
 def _carts_include_dirs(carts: str) -> tuple[str, ...]:
     """Where carts's front end finds its own headers, when it can say."""
-    from carts_reduce.outcome import Step, TestSpec
-    from carts_reduce.runner import run_test
+    from carts_reduce.run.outcome import Step, TestSpec
+    from carts_reduce.run.runner import run_test
 
     spec = TestSpec(files=(), steps=(Step("include", (carts, "cgeist", "--print-include-dir")),), timeout=30)
     result = anyio.run(run_test, spec).main
@@ -308,7 +308,7 @@ def main() -> None:
         sys.argv[1:] = resume_command(Path(args[1]))
         args = sys.argv[1:]
     if args[:1] and args[0] in SUBCOMMANDS:
-        from carts_reduce.corpus_cli import corpus_app, report_command
+        from carts_reduce.corpus.cli import corpus_app, report_command
 
         app = typer.Typer(add_completion=False, no_args_is_help=True)
         app.add_typer(corpus_app, name="corpus")

@@ -21,15 +21,15 @@ from typing import Any
 import anyio
 
 from carts_reduce import __version__
-from carts_reduce.driver import NotInteresting, Position, Reducer, Settings, digest
+from carts_reduce.search.driver import NotInteresting, Position, Reducer, Settings, digest
 from carts_reduce.fileio import write_atomic
 from carts_reduce.formats import measure
 from carts_reduce.passes import schedule
 from carts_reduce.record import ReductionRecord
-from carts_reduce.runner import run_test
+from carts_reduce.run.runner import run_test
 from carts_reduce.slippage import OtherFailures
-from carts_reduce.state import State, StateMismatch
-from carts_reduce.tool import Tool
+from carts_reduce.search.state import State, StateMismatch
+from carts_reduce.run.tool import Tool
 
 #: Per-test time limit while the original is checked, before one is derived.
 ORIGINAL_TIMEOUT = 600.0

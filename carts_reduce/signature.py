@@ -20,7 +20,7 @@ from dataclasses import dataclass, fields
 from functools import cached_property
 from typing import Any
 
-from carts_reduce.outcome import Outcome, StepResult
+from carts_reduce.run.outcome import Outcome, StepResult
 
 #: Default number of stack frames kept (after the signal machinery is skipped).
 DEFAULT_FRAMES = 3

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from carts_reduce.outcome import Outcome, Step, StepResult
+from carts_reduce.run.outcome import Outcome, Step, StepResult
 from carts_reduce.signature import Signature
 
 Expand = Callable[[str], tuple[str, ...]]

@@ -9,7 +9,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from carts_reduce.outcome import Outcome, Step
+from carts_reduce.run.outcome import Outcome, Step
 
 from interestingness.base import Expand, Predicate, PredicateError, is_given
 from interestingness.registry import COMBINATORS, Factory, resolve

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from carts_reduce.outcome import Outcome, StepResult
+from carts_reduce.run.outcome import Outcome, StepResult
 from carts_reduce.signature import DEFAULT_FRAMES, Signature, is_machinery, parse_frames
 
 from interestingness.base import FRAMES, Option, Predicate, PredicateError, describe_outcome, judged_step

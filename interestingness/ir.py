@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from carts_reduce.outcome import Outcome, StepResult
+from carts_reduce.run.outcome import Outcome, StepResult
 
 from interestingness.base import Option, Predicate, PredicateError, compile_regex, describe_outcome, judged_step
 

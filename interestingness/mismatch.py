@@ -13,7 +13,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from carts_reduce.outcome import Outcome, Step, StepResult
+from carts_reduce.run.outcome import Outcome, Step, StepResult
 
 from interestingness.base import Option, Predicate
 

@@ -6,7 +6,7 @@ import re
 import shlex
 from dataclasses import replace
 
-from carts_reduce.outcome import Outcome, Step
+from carts_reduce.run.outcome import Outcome, Step
 
 from interestingness.base import Option, Predicate, PredicateError, describe_outcome, judged_step
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from carts_reduce.outcome import Outcome
+from carts_reduce.run.outcome import Outcome
 
 from interestingness.base import Predicate, PredicateError, PredicateInfo, describe_outcome, first_line
 from interestingness.failure import Crash, ExitCode, Hang, SameFailure, SignatureMatch

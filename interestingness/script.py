@@ -11,7 +11,7 @@ import os
 import shlex
 from pathlib import Path
 
-from carts_reduce.outcome import Outcome, Step
+from carts_reduce.run.outcome import Outcome, Step
 
 from interestingness.base import Option, Predicate, PredicateError
 

@@ -11,13 +11,13 @@ import anyio
 import pytest
 from typer.testing import CliRunner
 
-from carts_reduce.corpus import Corpus, Verdict, add_case, case_id_for, check_case, failure_key, same_failure, signature_summary
-from carts_reduce.corpus_cli import corpus_app
-from carts_reduce.outcome import Outcome
+from carts_reduce.corpus.store import Corpus, Verdict, add_case, case_id_for, check_case, failure_key, same_failure, signature_summary
+from carts_reduce.corpus.cli import corpus_app
+from carts_reduce.run.outcome import Outcome
 from carts_reduce.record import ReductionRecord
-from carts_reduce.runner import run_test
+from carts_reduce.run.runner import run_test
 from carts_reduce.signature import Signature
-from carts_reduce.tool import DEFAULT_COMMAND, DEFAULT_FRONTEND, Tool
+from carts_reduce.run.tool import DEFAULT_COMMAND, DEFAULT_FRONTEND, Tool
 
 STANDIN = Path(__file__).resolve().parent / "standin" / "carts"
 STAGE = "canonicalize-memrefs"

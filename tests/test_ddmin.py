@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from carts_reduce.ddmin import chunk_removals, ddmin
+from carts_reduce.search.ddmin import chunk_removals, ddmin
 
 items = st.lists(st.integers(min_value=0, max_value=30), max_size=60)
 

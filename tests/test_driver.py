@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from carts_reduce.driver import NotInteresting, Reducer, Settings
+from carts_reduce.search.driver import NotInteresting, Reducer, Settings
 from carts_reduce.passes.text import Blocks, Lines, Tokens
-from carts_reduce.tool import Tool
+from carts_reduce.run.tool import Tool
 
 
 class ExitZero:

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from carts_reduce.corpus import Case, Corpus
-from carts_reduce.corpus_cli import corpus_app
-from carts_reduce.lit_export import NotExportable, check_frame, check_normalized, check_regex, check_text, export_lit, lit_test
-from carts_reduce.tool import DEFAULT_COMMAND, DEFAULT_FRONTEND
+from carts_reduce.corpus.store import Case, Corpus
+from carts_reduce.corpus.cli import corpus_app
+from carts_reduce.corpus.lit_export import NotExportable, check_frame, check_normalized, check_regex, check_text, export_lit, lit_test
+from carts_reduce.run.tool import DEFAULT_COMMAND, DEFAULT_FRONTEND
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from test_corpus import ALLOC_3D_C, NESTED, STANDIN, UNPARSEABLE, fake_carts, make_result  # noqa: E402

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from mlir_strategies import mlir_texts
 
-from carts_reduce.driver import Reducer, Settings
+from carts_reduce.search.driver import Reducer, Settings
 from carts_reduce.formats.mlir import def_use_errors, parse
 from carts_reduce.passes.base import Pass
 from carts_reduce.passes.mlir.polish import POLISH_PASSES
@@ -30,7 +30,7 @@ from carts_reduce.passes.mlir.polish_symbols import RenameSymbols
 from carts_reduce.passes.mlir.polish_types import ShortenTypes, variants
 from carts_reduce.passes.mlir.polish_unused import DropUnusedNames
 from carts_reduce.passes.mlir.polish_whitespace import TidyWhitespace
-from carts_reduce.tool import Tool
+from carts_reduce.run.tool import Tool
 
 MLIR_OPT_19 = Path("/usr/lib/llvm-19/bin/mlir-opt")
 MLIR_OPT_22 = Path("/usr/lib/llvm-22/bin/mlir-opt")

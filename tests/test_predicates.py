@@ -20,10 +20,10 @@ import anyio
 import pytest
 
 import interestingness
-from carts_reduce.outcome import Outcome, Step, StepResult
-from carts_reduce.runner import run_test
+from carts_reduce.run.outcome import Outcome, Step, StepResult
+from carts_reduce.run.runner import run_test
 from carts_reduce.signature import Signature
-from carts_reduce.tool import Tool
+from carts_reduce.run.tool import Tool
 from interestingness import PredicateError, build
 
 HERE = Path(__file__).resolve().parent
@@ -919,7 +919,7 @@ def test_cvise_script_gives_the_same_verdict_as_by_hand(case, tool, tmp_path):
 def test_ir_contains_reduces_to_the_ops_that_keep_the_nested_allocation():
     if not STANDIN.exists():
         pytest.skip("the stand-in carts is absent")
-    from carts_reduce.driver import Reducer, Settings
+    from carts_reduce.search.driver import Reducer, Settings
     from carts_reduce.passes import schedule
 
     filler = "".join(

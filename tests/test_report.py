@@ -10,7 +10,7 @@ from markdown_it import MarkdownIt
 from typer.testing import CliRunner
 
 from carts_reduce.record import ReductionRecord
-from carts_reduce.report import failure_excerpt, render_report, write_report
+from carts_reduce.corpus.report import failure_excerpt, render_report, write_report
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from test_corpus import STANDIN, fake_carts, make_result, run_once  # noqa: E402
@@ -199,7 +199,7 @@ def test_ir_contains_report_shows_the_leftover_ir(seed_case, tmp_path: Path) -> 
 
 def test_report_cli(seed_case, tmp_path: Path) -> None:
     _, output = seed_case
-    from carts_reduce.corpus_cli import corpus_app, report_command
+    from carts_reduce.corpus.cli import corpus_app, report_command
 
     import typer
 
@@ -214,7 +214,7 @@ def test_report_cli(seed_case, tmp_path: Path) -> None:
     assert "CanonicalizeMemrefsPass::runOnOperation()" in section_fences(parse(report), "Failure output")[0][1]
 
     # A corpus case's input, with saved output instead of a run.
-    from carts_reduce.corpus import Corpus
+    from carts_reduce.corpus.store import Corpus
 
     case = Corpus(tmp_path / "corpus").add(output).case
     saved = tmp_path / "stderr.txt"

@@ -16,8 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from carts_reduce.job import Job, run_job
-from carts_reduce.outcome import Outcome, StepResult, TestSpec
-from carts_reduce.tool import Tool
+from carts_reduce.run.outcome import Outcome, StepResult, TestSpec
+from carts_reduce.run.tool import Tool
 from test_driver import ExitZero
 
 

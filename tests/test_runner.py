@@ -12,8 +12,8 @@ import time
 import anyio
 import pytest
 
-from carts_reduce.outcome import Step, TestSpec
-from carts_reduce.runner import OUTPUT_CAP, run_test
+from carts_reduce.run.outcome import Step, TestSpec
+from carts_reduce.run.runner import OUTPUT_CAP, run_test
 
 SH = ("/bin/sh", "-c")
 

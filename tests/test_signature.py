@@ -11,10 +11,10 @@ from pathlib import Path
 import anyio
 import pytest
 
-from carts_reduce.outcome import Outcome, StepResult
-from carts_reduce.runner import run_test
+from carts_reduce.run.outcome import Outcome, StepResult
+from carts_reduce.run.runner import run_test
 from carts_reduce.signature import Signature, function_name, parse_frames, top_frames
-from carts_reduce.tool import Tool
+from carts_reduce.run.tool import Tool
 
 HERE = Path(__file__).resolve().parent
 FIXTURES = HERE / "data" / "signature"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from carts_reduce.ddmin import chunk_removals
+from carts_reduce.search.ddmin import chunk_removals
 from carts_reduce.passes.base import Cursor, Pass
 
 _TOKEN = re.compile(r"\s+|[A-Za-z_$%@#^!][\w$.]*|\d[\w.]*|\"(?:[^\"\\\n]|\\.)*\"|.", re.S)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from tree_sitter import Node
 
-from carts_reduce.ddmin import chunk_removals
+from carts_reduce.search.ddmin import chunk_removals
 from carts_reduce.formats.c import Edit, Source, node_removal, nodes_of_type, removal_span, shortlex_smaller, source
 from carts_reduce.passes.base import Cursor, Pass
 

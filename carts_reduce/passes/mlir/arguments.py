@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from carts_reduce.ddmin import chunk_removals
+from carts_reduce.search.ddmin import chunk_removals
 from carts_reduce.formats.mlir import Block, Op, tokenize
 from carts_reduce.formats.mlir.lexer import COMMENT, SYM, WS
 from carts_reduce.passes.base import Cursor, Pass

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from carts_reduce.ddmin import chunk_removals
+from carts_reduce.search.ddmin import chunk_removals
 from carts_reduce.formats.mlir import Op
 from carts_reduce.passes.base import Cursor, Pass
 from carts_reduce.passes.mlir.common import (

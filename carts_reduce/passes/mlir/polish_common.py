@@ -23,7 +23,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from carts_reduce.ddmin import chunk_removals
+from carts_reduce.search.ddmin import chunk_removals
 from carts_reduce.formats.mlir import Module, Token, apply_edits, tokenize
 from carts_reduce.passes.base import Cursor, Pass
 from carts_reduce.passes.mlir.common import parsed as parsed_tree

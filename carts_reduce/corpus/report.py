@@ -17,11 +17,11 @@ from typing import Any
 import anyio
 
 from carts_reduce import __version__
-from carts_reduce.corpus import frontend_for, signature_summary
-from carts_reduce.outcome import Outcome, StepResult, signal_name
+from carts_reduce.corpus.store import frontend_for, signature_summary
+from carts_reduce.run.outcome import Outcome, StepResult, signal_name
 from carts_reduce.record import ReductionRecord
 from carts_reduce.signature import Frame, Signature, is_machinery
-from carts_reduce.tool import Tool
+from carts_reduce.run.tool import Tool
 
 # Lines that name a failure, whatever else the output holds.
 _KEY_LINE = re.compile(
@@ -273,7 +273,7 @@ def render_report(record: ReductionRecord, reduced_text: str, outcome_or_stderr:
 async def rerun_record(record: ReductionRecord, text: str, carts: str | None, timeout: float = 120.0) -> Outcome | None:
     """Run a reduced output once more with its recorded command, to show its
     failure; None when the carts it needs cannot be found."""
-    from carts_reduce.runner import run_test
+    from carts_reduce.run.runner import run_test
 
     carts = carts or record.carts
     uses_carts = "{carts}" in record.command or frontend_for(record) is not None

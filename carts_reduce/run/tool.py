@@ -11,7 +11,7 @@ import shlex
 from dataclasses import dataclass, field
 from pathlib import PurePath
 
-from carts_reduce.outcome import Step, TestSpec
+from carts_reduce.run.outcome import Step, TestSpec
 
 DEFAULT_COMMAND = "{carts} run {input} --{stage}"
 DEFAULT_FRONTEND = "{carts} cgeist {input} -DMINI_DATASET -O0 -S -fopenmp --raise-scf-to-affine"
@@ -79,7 +79,7 @@ class Tool:
 
 async def carts_version(carts: str | None, timeout: float = 30.0) -> str | None:
     """First line of ``carts --version``, or None when it says nothing useful."""
-    from carts_reduce.runner import run_test
+    from carts_reduce.run.runner import run_test
 
     spec = TestSpec(files=(), steps=(Step("version", (carts or "carts", "--version")),), timeout=timeout)
     outcome = await run_test(spec)

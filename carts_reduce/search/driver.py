@@ -21,11 +21,11 @@ from typing import Any
 
 import anyio
 
-from carts_reduce.outcome import Outcome, TestSpec
+from carts_reduce.run.outcome import Outcome, TestSpec
 from carts_reduce.passes.base import Pass
-from carts_reduce.runner import run_test
+from carts_reduce.run.runner import run_test
 from carts_reduce.signature import Signature
-from carts_reduce.tool import Tool
+from carts_reduce.run.tool import Tool
 
 
 #: Tests at least this long (in seconds, as the original's) leave time to

@@ -14,7 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from carts_reduce.corpus import (
+from carts_reduce.corpus.store import (
     CASE_FILE,
     DEFAULT_TIMEOUT,
     Case,
@@ -26,11 +26,11 @@ from carts_reduce.corpus import (
     record_verdicts,
     signature_summary,
 )
-from carts_reduce.lit_export import export_lit
-from carts_reduce.outcome import Outcome
+from carts_reduce.corpus.lit_export import export_lit
+from carts_reduce.run.outcome import Outcome
 from carts_reduce.record import ReductionRecord
-from carts_reduce.report import render_report, rerun_record
-from carts_reduce.tool import carts_version
+from carts_reduce.corpus.report import render_report, rerun_record
+from carts_reduce.run.tool import carts_version
 
 corpus_app = typer.Typer(help="The regression corpus of reduced cases.", no_args_is_help=True)
 console = Console()

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import anyio
 
-from carts_reduce.outcome import Outcome, Step, StepResult, TestSpec
+from carts_reduce.run.outcome import Outcome, Step, StepResult, TestSpec
 
 #: Per stream, at most this much output is kept (head and tail).
 OUTPUT_CAP = 8 * 1024 * 1024

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from carts_reduce.corpus import Case, Corpus
+from carts_reduce.corpus.store import Case, Corpus
 
 SUFFIXES = (".mlir", ".c")
 

@@ -28,9 +28,9 @@ import anyio
 import tomli_w
 
 from carts_reduce import __version__
-from carts_reduce.outcome import Outcome, TestSpec
+from carts_reduce.run.outcome import Outcome, TestSpec
 from carts_reduce.record import ReductionRecord
-from carts_reduce.tool import DEFAULT_FRONTEND, Tool
+from carts_reduce.run.tool import DEFAULT_FRONTEND, Tool
 
 CASE_FILE = "case.toml"
 DEFAULT_TIMEOUT = 120.0
@@ -434,7 +434,7 @@ def _seen(outcome: Outcome) -> str:
 async def check_case(case: Case, carts: str | None, timeout: float = DEFAULT_TIMEOUT, run: Runner | None = None) -> CheckResult:
     """Run one case with its command template and sort the result."""
     if run is None:
-        from carts_reduce.runner import run_test as run
+        from carts_reduce.run.runner import run_test as run
     tool = case.tool(carts)
     steps = tool.steps()
     predicate = None

@@ -10,8 +10,8 @@ import json
 
 import anyio
 
-from carts_reduce.outcome import Step, TestSpec
-from carts_reduce.runner import run_test
+from carts_reduce.run.outcome import Step, TestSpec
+from carts_reduce.run.runner import run_test
 
 RUN_STAGES = (
     "canonicalize-memrefs", "collect-metadata", "initial-cleanup", "openmp-to-arts",

@@ -22,9 +22,9 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from carts_reduce.driver import Position, Reducer
+from carts_reduce.search.driver import Position, Reducer
 from carts_reduce.fileio import write_atomic
-from carts_reduce.outcome import Outcome, StepResult
+from carts_reduce.run.outcome import Outcome, StepResult
 
 FORMAT_VERSION = 1
 

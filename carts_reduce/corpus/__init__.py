@@ -1,0 +1,1 @@
+"""After a reduction: the regression corpus, its lit export, and bug reports."""

@@ -1,0 +1,1 @@
+"""The CARTS pipeline above a job: which stages exist, which one fails."""

@@ -1,0 +1,1 @@
+"""The search: the async driver, the ddmin chunk schedule, checkpoint and resume."""
