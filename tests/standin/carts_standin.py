@@ -18,6 +18,8 @@ It behaves the way ../shared/CARTS.md describes the real driver:
   allocates a memref nested 3 or more levels deep and uses it: the seed's
   N-D bug. Otherwise it prints the module on stdout and exits 0.
 - ``carts cgeist FILE.c ...`` is the stand-in front end (cgeist_standin.py).
+- ``carts execute FILE.c [-O3]`` builds the program as ARTS would and runs
+  it, with one documented miscompile (execute_standin.py).
 
 Knobs (environment) that tests use to model other CARTS builds:
 ``CARTS_STANDIN_BUG``: ``crash`` (default), ``leave`` (exit 0 but leave the
@@ -1433,7 +1435,7 @@ def main(argv: list[str]) -> int:
         with open(log, "a") as stream:
             stream.write(" ".join(argv) + "\n")
     if not argv or argv[0] in ("-h", "--help"):
-        print("usage: carts {run,cgeist,--version} ...  (stand-in for tests)")
+        print("usage: carts {run,cgeist,execute,--version} ...  (stand-in for tests)")
         return 0 if argv else 1
     if argv[0] == "--version":
         print(VERSION)
@@ -1445,6 +1447,11 @@ def main(argv: list[str]) -> int:
         import cgeist_standin
 
         return cgeist_standin.main(argv[1:])
+    if argv[0] == "execute":
+        sys.path.insert(0, str(Path(__file__).parent))
+        import execute_standin
+
+        return execute_standin.main(argv[1:])
     print(f"carts: unknown command '{argv[0]}'", file=sys.stderr)
     return 2
 
