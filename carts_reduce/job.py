@@ -21,7 +21,7 @@ from typing import Any
 import anyio
 
 from carts_reduce import __version__
-from carts_reduce.search.driver import NotInteresting, Position, Reducer, Settings, digest
+from carts_reduce.search.driver import NotInteresting, OriginalTimedOut, Position, Reducer, Settings, digest
 from carts_reduce.fileio import write_atomic
 from carts_reduce.formats import measure
 from carts_reduce.passes import schedule
@@ -150,6 +150,8 @@ async def _reduce(job: Job, reducer: Reducer, state: State, settings: Settings, 
         preparation = executor.submit(_prepare, job)
         await _check_or_resume(job, reducer, state, settings, result)
         reducer.phases, result.sizes_before = await anyio.to_thread.run_sync(preparation.result)
+    if result.resumed:
+        view.say(f"resuming from {state.directory}: {len(reducer.cache)} verdicts, pass {_pass_name(reducer)}")
     state.attach(reducer)
     write_atomic(job.output_path, reducer.best)
     state.save(reducer)
@@ -175,15 +177,18 @@ async def _verified(reducer: Reducer, job: Job, result: JobResult) -> bool:
     candidate from a sound one.
     """
     runs = _verify_runs(reducer, job)
-    if runs == 0 or await reducer.verify(reducer.best, runs) >= _needed(reducer, runs):
+    if runs == 0:
+        return True
+    verified = await reducer.verify(reducer.best, runs)
+    if verified >= _needed(reducer, runs):
         return True
     if not reducer.flaky:
         hits = await reducer.verify(reducer.original, FLAKY_REPEAT)
         need = FLAKY_REPEAT if hits == FLAKY_REPEAT else max(1, hits - 1)
         reducer.enter_flaky_mode(FLAKY_REPEAT, need, reason="a re-test of the result disagreed")
         result.messages.append(
-            f"the failure is flaky (the original failed {hits} of {FLAKY_REPEAT} runs); "
-            f"candidates now need {need} interesting runs of {FLAKY_REPEAT}"
+            f"the failure is flaky: the result showed it in {verified} of {runs} re-tests, the original in "
+            f"{hits} of {FLAKY_REPEAT}; candidates now need {need} interesting runs of {FLAKY_REPEAT}"
         )
         runs = _verify_runs(reducer, job)
     kept = 0
@@ -206,12 +211,30 @@ async def _check_or_resume(job: Job, reducer: Reducer, state: State, settings: S
     """Pick up a stopped run, or check that the original is interesting and time it."""
     result.resumed = state.load(reducer)
     if result.resumed:
+        if job.timeout is not None:
+            settings.timeout = max(job.timeout, job.predicate.min_timeout or 0)  # given now: it wins
         return
-    outcomes = await reducer.check_original()
+    try:
+        outcomes = await reducer.check_original()
+    except OriginalTimedOut as error:
+        if job.timeout is not None:
+            raise NotInteresting(
+                f"the original input did not finish within --timeout {error.timeout:g} s, so every test "
+                "would time out: give a longer --timeout (or --predicate hang --hang-after SECONDS to reduce a hang)"
+            ) from None
+        raise NotInteresting(f"{error}: to reduce a hang, give --predicate hang --hang-after SECONDS") from None
     if job.timeout is None:
         settings.timeout = max(derive_timeout([o.duration for o in outcomes]), job.predicate.min_timeout or 0)
     if settings.repeat > 1:
         reducer.flaky = True  # k-of-n asked for from the start
+
+
+def _pass_name(reducer: Reducer) -> str:
+    """The pass a resumed run goes on with."""
+    position = reducer.position
+    if position.phase < len(reducer.phases) and position.pass_index < len(reducer.phases[position.phase]):
+        return reducer.phases[position.phase][position.pass_index].name
+    return "(verification)"
 
 
 def _prepare(job: Job) -> tuple[list, dict[str, int]]:

@@ -22,6 +22,9 @@ from carts_reduce.formats import FORMATS, detect
 from carts_reduce.job import Job
 from carts_reduce.pipeline.stages import StageError, check_stage
 from carts_reduce.run.tool import C_PRECHECK, DEFAULT_COMMAND, DEFAULT_FRONTEND, Tool, carts_version
+from carts_reduce.usage import (
+    AT_LEAST_ONE, EXIT_STATUS, FLAG, NON_NEGATIVE, SECONDS, ZERO_OR_MORE, Bounds, UsageError, check, check_all, default_note,
+)
 
 PREDICATES = "Interestingness (see `carts-reduce predicates`)"
 C_INPUT = "C inputs"
@@ -29,11 +32,7 @@ RUN = "Running tests"
 RESULT = "Results"
 MLIR_OPT_22 = "/usr/lib/llvm-22/bin/mlir-opt"
 
-CorpusOption = Annotated[Path, typer.Option("--corpus", help="The regression corpus.", rich_help_panel=RESULT)]
-
-
-class UsageError(Exception):
-    """Bad input: reported as one line and exit status 2."""
+CorpusOption = Annotated[Path, typer.Option("--corpus", metavar="DIR", help="The regression corpus.", rich_help_panel=RESULT)]
 
 
 @dataclass
@@ -42,40 +41,60 @@ class TestOptions:
 
     __test__ = False  # a name pytest would otherwise try to collect
 
-    stage: Annotated[Optional[str], typer.Option("--pass", help="The CARTS pipeline stage that fails, e.g. canonicalize-memrefs.", show_default=False)] = None
-    carts: Annotated[Optional[str], typer.Option(help="The carts driver (else $CARTS, else `carts` on PATH).", show_default=False)] = None
-    command: Annotated[str, typer.Option(help="Command that tests a candidate; placeholders {carts} {input} {stage}.")] = DEFAULT_COMMAND
-    script: Annotated[Optional[Path], typer.Option(help="A C-Vise style interestingness script (exit 0 = interesting), used as the whole test; makes --pass optional.", rich_help_panel=PREDICATES, show_default=False)] = None
-    jobs: Annotated[int, typer.Option("-j", "--jobs", help="Tests run at once [default: CPU count, or the cluster's worker threads]; the result does not depend on it.", rich_help_panel=RUN, show_default=False)] = 0
-    cluster: Annotated[Optional[str], typer.Option(help="Run the tests on a Dask cluster: a scheduler address (tcp://HOST:8786) or local:N for N workers on this machine.", rich_help_panel=RUN, show_default=False)] = None
-    timeout: Annotated[Optional[float], typer.Option(help="Seconds per test [default: 5x the original's run time, at least 1].", rich_help_panel=RUN, show_default=False)] = None
-    max_time: Annotated[Optional[float], typer.Option(help="Stop reducing after this many seconds and keep the best so far.", rich_help_panel=RUN, show_default=False)] = None
-    fmt: Annotated[Optional[str], typer.Option("--format", help=f"Input format: {', '.join(FORMATS)} [default: from the suffix].", show_default=False)] = None
-    frontend: Annotated[str, typer.Option(help="C front end producing {mlir} from {input}.", rich_help_panel=C_INPUT)] = DEFAULT_FRONTEND
-    precheck: Annotated[bool, typer.Option(help="Skip C candidates that `gcc -fsyntax-only -fopenmp` rejects, without running the test.", rich_help_panel=C_INPUT)] = True
-    include: Annotated[Optional[list[str]], typer.Option("-I", "--include", help="Include dir for the C pre-check (repeatable); carts's own is asked of `carts cgeist --print-include-dir`.", rich_help_panel=C_INPUT, show_default=False)] = None
-    validate_with: Annotated[Optional[str], typer.Option(help="Skip MLIR candidates that this upstream mlir-opt rejects (--allow-unregistered-dialect); `mlir-opt` means /usr/lib/llvm-22/bin/mlir-opt.", rich_help_panel=RUN, show_default=False)] = None
-    predicate: Annotated[Optional[list[str]], typer.Option("--predicate", help="Predicate(s) that must all hold: a name, module:function, file.py:function, or any(..)/not(..) [default: same-failure].", rich_help_panel=PREDICATES, show_default=False)] = None
-    predicates_file: Annotated[Optional[Path], typer.Option("--predicates", help="A TOML file of predicates and their options.", rich_help_panel=PREDICATES, show_default=False)] = None
-    match_assertion: Annotated[Optional[str], typer.Option(help="signature: regex the assertion must match.", rich_help_panel=PREDICATES, show_default=False)] = None
-    match_frame: Annotated[Optional[list[str]], typer.Option(help="signature: regex a top stack frame must match (repeatable).", rich_help_panel=PREDICATES, show_default=False)] = None
-    match_error: Annotated[Optional[str], typer.Option(help="signature: regex the error message must match.", rich_help_panel=PREDICATES, show_default=False)] = None
-    stderr_regex: Annotated[Optional[str], typer.Option(help="stderr-regex: regex searched in the stage's stderr.", rich_help_panel=PREDICATES, show_default=False)] = None
-    stdout_regex: Annotated[Optional[str], typer.Option(help="stdout-regex: regex searched in the stage's stdout.", rich_help_panel=PREDICATES, show_default=False)] = None
-    exit_code: Annotated[Optional[int], typer.Option(help="exit-code: the exit status expected.", rich_help_panel=PREDICATES, show_default=False)] = None
-    hang_after: Annotated[Optional[float], typer.Option(help="hang: seconds after which the stage counts as hung.", rich_help_panel=PREDICATES, show_default=False)] = None
-    ir_pattern: Annotated[Optional[str], typer.Option(help="ir-contains/ir-lacks: a regex, or op:NAME for an op.", rich_help_panel=PREDICATES, show_default=False)] = None
-    ir_type: Annotated[Optional[str], typer.Option(help="ir-contains/ir-lacks: regex on the types of an op:NAME match.", rich_help_panel=PREDICATES, show_default=False)] = None
-    debug_only: Annotated[Optional[str], typer.Option(help="debug-log: the --debug-only channel to turn on.", rich_help_panel=PREDICATES, show_default=False)] = None
-    debug_regex: Annotated[Optional[str], typer.Option(help="debug-log: regex searched in the debug output.", rich_help_panel=PREDICATES, show_default=False)] = None
-    reference_command: Annotated[Optional[str], typer.Option(help="output-mismatch: build-and-run command of the reference (e.g. gcc -fopenmp).", rich_help_panel=PREDICATES, show_default=False)] = None
-    candidate_command: Annotated[Optional[str], typer.Option(help="output-mismatch: build-and-run command under test (e.g. {carts} execute {input} -O3).", rich_help_panel=PREDICATES, show_default=False)] = None
-    float_tolerance: Annotated[Optional[float], typer.Option(help="output-mismatch: relative tolerance for numbers.", rich_help_panel=PREDICATES, show_default=False)] = None
-    frames: Annotated[int, typer.Option(help="Stack frames in a failure signature.", rich_help_panel=PREDICATES)] = 3
-    opt: Annotated[Optional[list[str]], typer.Option(help="KEY=VALUE option for a plugin predicate (repeatable).", rich_help_panel=PREDICATES, show_default=False)] = None
-    verify: Annotated[int, typer.Option(help="Re-test the result this many times before it is final.", rich_help_panel=RESULT)] = 3
-    repeat: Annotated[int, typer.Option(help="Runs per candidate (for flaky failures).", rich_help_panel=RUN)] = 1
-    min_hits: Annotated[Optional[int], typer.Option(help="Interesting runs needed out of --repeat [default: all].", rich_help_panel=RUN, show_default=False)] = None
+    stage: Annotated[Optional[str], typer.Option("--pass", metavar="STAGE", help="The CARTS pipeline stage that fails, e.g. canonicalize-memrefs.", show_default=False)] = None
+    carts: Annotated[Optional[str], typer.Option(metavar="PATH", help="The carts driver " + default_note("$CARTS, else `carts` on PATH") + ".", show_default=False)] = None
+    command: Annotated[str, typer.Option(metavar="TEMPLATE", help="Command that tests a candidate; placeholders {carts} {input} {stage}.")] = DEFAULT_COMMAND
+    script: Annotated[Optional[Path], typer.Option(metavar="SCRIPT", help="A C-Vise style interestingness script (exit 0 = interesting), used as the whole test; makes --pass optional.", rich_help_panel=PREDICATES, show_default=False)] = None
+    jobs: Annotated[Optional[int], typer.Option("-j", "--jobs", metavar="N", help="Tests run at once " + default_note("CPU count, or the cluster's worker threads") + "; the result does not depend on it.", rich_help_panel=RUN, show_default=False)] = None
+    cluster: Annotated[Optional[str], typer.Option(metavar="ADDRESS", help="Run the tests on a Dask cluster: a scheduler address (tcp://HOST:8786) or local:N for N workers on this machine.", rich_help_panel=RUN, show_default=False)] = None
+    timeout: Annotated[Optional[float], typer.Option(metavar="SECONDS", help="Seconds per test " + default_note("5x the original's run time, at least 1") + ".", rich_help_panel=RUN, show_default=False)] = None
+    max_time: Annotated[Optional[float], typer.Option(metavar="SECONDS", help="Stop reducing after this many seconds and keep the best so far " + default_note("no limit") + ".", rich_help_panel=RUN, show_default=False)] = None
+    fmt: Annotated[Optional[str], typer.Option("--format", metavar="FORMAT", help=f"Input format: {', '.join(FORMATS)} " + default_note("from the suffix") + ".", show_default=False)] = None
+    frontend: Annotated[str, typer.Option(metavar="TEMPLATE", help="C front end producing {mlir} from {input}.", rich_help_panel=C_INPUT)] = DEFAULT_FRONTEND
+    precheck: Annotated[bool, typer.Option(metavar=FLAG, help="Skip C candidates that `gcc -fsyntax-only -fopenmp` rejects, without running the test.", rich_help_panel=C_INPUT)] = True
+    include: Annotated[Optional[list[str]], typer.Option("-I", "--include", metavar="DIR", help="Include dir for the C pre-check (repeatable); carts's own is asked of `carts cgeist --print-include-dir`.", rich_help_panel=C_INPUT, show_default=False)] = None
+    validate_with: Annotated[Optional[str], typer.Option(metavar="MLIR_OPT", help="Skip MLIR candidates that this upstream mlir-opt rejects (--allow-unregistered-dialect); `mlir-opt` means /usr/lib/llvm-22/bin/mlir-opt.", rich_help_panel=RUN, show_default=False)] = None
+    predicate: Annotated[Optional[list[str]], typer.Option("--predicate", metavar="SPEC", help="Predicate(s) that must all hold: a name, module:function, file.py:function, or any(..)/not(..) " + default_note("same-failure") + ".", rich_help_panel=PREDICATES, show_default=False)] = None
+    predicates_file: Annotated[Optional[Path], typer.Option("--predicates", metavar="FILE", help="A TOML file of predicates and their options.", rich_help_panel=PREDICATES, show_default=False)] = None
+    match_assertion: Annotated[Optional[str], typer.Option(metavar="REGEX", help="signature: regex the assertion must match.", rich_help_panel=PREDICATES, show_default=False)] = None
+    match_frame: Annotated[Optional[list[str]], typer.Option(metavar="REGEX", help="signature: regex a top stack frame must match (repeatable).", rich_help_panel=PREDICATES, show_default=False)] = None
+    match_error: Annotated[Optional[str], typer.Option(metavar="REGEX", help="signature: regex the error message must match.", rich_help_panel=PREDICATES, show_default=False)] = None
+    stderr_regex: Annotated[Optional[str], typer.Option(metavar="REGEX", help="stderr-regex: regex searched in the stage's stderr.", rich_help_panel=PREDICATES, show_default=False)] = None
+    stdout_regex: Annotated[Optional[str], typer.Option(metavar="REGEX", help="stdout-regex: regex searched in the stage's stdout.", rich_help_panel=PREDICATES, show_default=False)] = None
+    exit_code: Annotated[Optional[int], typer.Option(metavar="N", help="exit-code: the exit status expected (0-255).", rich_help_panel=PREDICATES, show_default=False)] = None
+    hang_after: Annotated[Optional[float], typer.Option(metavar="SECONDS", help="hang: seconds after which the stage counts as hung.", rich_help_panel=PREDICATES, show_default=False)] = None
+    ir_pattern: Annotated[Optional[str], typer.Option(metavar="PATTERN", help="ir-contains/ir-lacks: a regex, or op:NAME for an op.", rich_help_panel=PREDICATES, show_default=False)] = None
+    ir_type: Annotated[Optional[str], typer.Option(metavar="REGEX", help="ir-contains/ir-lacks: regex on the types of an op:NAME match.", rich_help_panel=PREDICATES, show_default=False)] = None
+    debug_only: Annotated[Optional[str], typer.Option(metavar="CHANNEL", help="debug-log: the --debug-only channel to turn on.", rich_help_panel=PREDICATES, show_default=False)] = None
+    debug_regex: Annotated[Optional[str], typer.Option(metavar="REGEX", help="debug-log: regex searched in the debug output.", rich_help_panel=PREDICATES, show_default=False)] = None
+    reference_command: Annotated[Optional[str], typer.Option(metavar="COMMAND", help="output-mismatch: build-and-run command of the reference (e.g. gcc -fopenmp).", rich_help_panel=PREDICATES, show_default=False)] = None
+    candidate_command: Annotated[Optional[str], typer.Option(metavar="COMMAND", help="output-mismatch: build-and-run command under test (e.g. {carts} execute {input} -O3).", rich_help_panel=PREDICATES, show_default=False)] = None
+    float_tolerance: Annotated[Optional[float], typer.Option(metavar="FRACTION", help="output-mismatch: relative tolerance for numbers (0 or more).", rich_help_panel=PREDICATES, show_default=False)] = None
+    frames: Annotated[int, typer.Option(metavar="N", help="Stack frames in a failure signature.", rich_help_panel=PREDICATES)] = 3
+    opt: Annotated[Optional[list[str]], typer.Option(metavar="KEY=VALUE", help="Option for a plugin predicate (repeatable).", rich_help_panel=PREDICATES, show_default=False)] = None
+    verify: Annotated[int, typer.Option(metavar="N", help="Re-test the result this many times before it is final (0: not at all).", rich_help_panel=RESULT)] = 3
+    repeat: Annotated[int, typer.Option(metavar="N", help="Runs per candidate (for flaky failures).", rich_help_panel=RUN)] = 1
+    min_hits: Annotated[Optional[int], typer.Option(metavar="K", help="Interesting runs needed out of --repeat " + default_note("all") + ".", rich_help_panel=RUN, show_default=False)] = None
+
+    @classmethod
+    def from_params(cls, params: dict[str, Any]) -> "TestOptions":
+        """The test options among a command's parsed parameters."""
+        return cls(**{item.name: params[item.name] for item in fields(cls) if item.name in params})
+
+    def check(self) -> None:
+        """Every numeric option within its range (raises UsageError), before anything runs."""
+        check_all([
+            ("--jobs", self.jobs, AT_LEAST_ONE),
+            ("--timeout", self.timeout, SECONDS),
+            ("--max-time", self.max_time, SECONDS),
+            ("--verify", self.verify, ZERO_OR_MORE),
+            ("--repeat", self.repeat, AT_LEAST_ONE),
+            ("--frames", self.frames, ZERO_OR_MORE),
+            ("--exit-code", self.exit_code, EXIT_STATUS),
+            ("--hang-after", self.hang_after, SECONDS),
+            ("--float-tolerance", self.float_tolerance, NON_NEGATIVE),
+        ])
+        check("--min-hits", self.min_hits, Bounds(at_least=1, at_most=self.repeat, whole=True), f" (--repeat is {self.repeat})")
 
     def predicate_options(self) -> dict[str, Any]:
         """The options predicates read, by their option keys."""
@@ -110,7 +129,10 @@ def with_test_options(command):
         tests = TestOptions(**{item.name: kwargs.pop(item.name) for item in fields(TestOptions) if item.name in kwargs})
         return command(*args, tests=tests, **kwargs)
 
-    wrapper.__signature__ = signature(command).replace(parameters=positional + keyword + shared)
+    parameters = positional + keyword + shared
+    wrapper.__signature__ = signature(command).replace(parameters=parameters)
+    # Annotations already evaluated: as strings they would be looked up in this module.
+    wrapper.__annotations__ = {p.name: p.annotation for p in parameters}
     del wrapper.__wrapped__  # typer must read the new signature, not the command's own
     return wrapper
 
@@ -159,6 +181,7 @@ class JobMaker:
     def __init__(self, tests: TestOptions):
         import interestingness
 
+        tests.check()
         self.tests = tests
         self.options = tests.predicate_options()
         self.predicate_specs = list(tests.predicate or [])
@@ -183,11 +206,7 @@ class JobMaker:
             self.validator = MLIR_OPT_22 if tests.validate_with == "mlir-opt" else tests.validate_with
             if not shutil.which(self.validator):
                 raise UsageError(f"--validate-with {tests.validate_with}: {self.validator} not found (apt-get install mlir-22-tools)")
-        if tests.repeat < 1:
-            raise UsageError("--repeat must be at least 1")
         self.min_hits = tests.repeat if tests.min_hits is None else tests.min_hits
-        if not 1 <= self.min_hits <= tests.repeat:
-            raise UsageError("--min-hits must be between 1 and --repeat")
         self.predicate()  # a bad spec is reported now, not at the first input
         if tests.cluster is not None:
             from carts_reduce.run.dask import describe_address

@@ -13,44 +13,75 @@ from carts_reduce.formats import unit_name
 
 #: Redraw at most this often; tests can finish far faster.
 REFRESH_SECONDS = 0.1
+#: Off a terminal (a log file, a CI job), a plain line at most this often.
+PLAIN_SECONDS = 5.0
 
 
 class ProgressView:
-    def __init__(self, console: Console, original_bytes: int, quiet: bool = False):
+    """A live status line on a terminal; elsewhere a plain line every few seconds."""
+
+    def __init__(self, console: Console, original_bytes: int, quiet: bool = False, plain_every: float = PLAIN_SECONDS):
         self.console = console
         self.original_bytes = max(original_bytes, 1)
         self.quiet = quiet
+        self.plain_every = plain_every
         self._live: Live | None = None
+        self._plain = False
         self._drawn = 0.0
 
+    def say(self, message: str) -> None:
+        """One line about what the reduction does (resuming, ...), terminal or not."""
+        if not self.quiet:
+            self.console.print(f"carts-reduce: {message}", markup=False, highlight=False, soft_wrap=True)
+
     def start(self, reducer) -> None:
-        if self.quiet or self._live:
+        if self.quiet or self._live or self._plain:
+            return
+        if not self.console.is_terminal:
+            self._plain = True
+            self._drawn = time.monotonic()  # the first line after PLAIN_SECONDS
             return
         self._live = Live(self._line(reducer), console=self.console, transient=True, refresh_per_second=10)
         self._live.start()
 
     def update(self, reducer) -> None:
+        if self._plain:
+            if time.monotonic() - self._drawn >= self.plain_every:
+                self._drawn = time.monotonic()
+                self.console.print(self._plain_line(reducer), markup=False, highlight=False, soft_wrap=True)
+            return
         if not self._live or time.monotonic() - self._drawn < REFRESH_SECONDS:
             return
         self._drawn = time.monotonic()
         self._live.update(self._line(reducer))
 
     def stop(self) -> None:
+        self._plain = False
         if self._live:
             self._live.stop()
             self._live = None
 
-    def _line(self, reducer) -> Text:
-        stats = reducer.stats
+    def _numbers(self, reducer) -> tuple[int, float, str]:
         size = len(reducer.best.encode("utf-8", "surrogateescape"))
+        return size, 100 * size / self.original_bytes, reducer.stats.current_pass or "-"
+
+    def _plain_line(self, reducer) -> str:
+        size, share, current = self._numbers(reducer)
+        stats = reducer.stats
+        return (f"carts-reduce: {size:,} B ({share:.1f}%), {stats.tests_run} tests, "
+                f"pass {current}, {stats.elapsed:.0f} s")
+
+    def _line(self, reducer) -> Text:
+        size, share, current = self._numbers(reducer)
+        stats = reducer.stats
         rate = stats.tests_run / stats.elapsed if stats.elapsed > 0 else 0.0
         return Text.assemble(
             ("reducing ", "bold"),
             (f"{size:,} B", "cyan"),
-            f" ({100 * size / self.original_bytes:.1f}%)  ",
+            f" ({share:.1f}%)  ",
             (f"{stats.tests_run} tests", "green"),
             f" ({rate:.1f}/s)  pass ",
-            (stats.current_pass or "-", "magenta"),
+            (current, "magenta"),
             f"  {stats.elapsed:.0f}s",
         )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -114,14 +115,42 @@ def test_output_may_not_be_the_input(case):
 def test_help_explains_the_main_options(tmp_path):
     result = carts_reduce("--help", cwd=tmp_path)
     assert result.returncode == 0
-    for option in ("--pass", "--carts", "--command", "--script", "--jobs", "--timeout", "--max-time", "--json-log"):
+    for option in ("--pass", "--carts", "--command", "--script", "--jobs", "--timeout", "--max-time", "--json-log",
+                   "--resume", "--version"):
         assert option in result.stdout
     assert "corpus" in result.stdout
+    assert "Usage: carts-reduce [OPTIONS] [INPUT]" in result.stdout
+    assert "[default: CPU count" in result.stdout and "[default: STEM.reduced.SUFFIX" in result.stdout
+
+
+HELPS = [("--help",), ("corpus", "--help"), ("corpus", "add", "--help"), ("corpus", "list", "--help"),
+         ("corpus", "check", "--help"), ("corpus", "export-lit", "--help"), ("report", "--help"),
+         ("predicates", "--help")]
+
+
+@pytest.mark.parametrize("args", HELPS, ids=[" ".join(a) for a in HELPS])
+def test_help_texts_read_cleanly(tmp_path, args):
+    result = carts_reduce(*args, cwd=tmp_path, env={"COLUMNS": "100"})
+    assert result.returncode == 0, result.stderr
+    text = result.stdout
+    flat = " ".join(line.strip("│ ") for line in text.splitlines())
+    assert "<bool>" not in text, "a flag shows a value type"
+    usage = next(line for line in text.splitlines() if "Usage:" in line)
+    assert not re.search(r"\{[a-z_]+\}", usage), "the usage line names an argument {like_this}"
+    assert not re.search(r"\w \s*[;.,]( |$)", flat), "a help text has an empty default spliced in"
+    assert "[default: ]" not in flat
+
+
+def test_report_help_names_the_carts_it_uses(tmp_path):
+    result = carts_reduce("report", "--help", cwd=tmp_path, env={"COLUMNS": "200"})
+    assert "the one the case was reduced with" in result.stdout
 
 
 def test_version(tmp_path):
     result = carts_reduce("--version", cwd=tmp_path)
     assert result.returncode == 0 and result.stdout.startswith("carts-reduce ")
+    combined = carts_reduce("missing.mlir", "--pass", "x", "--version", cwd=tmp_path)
+    assert combined.returncode == 0 and combined.stdout.startswith("carts-reduce "), combined.stderr
 
 
 def test_validate_with_mlir_opt_skips_what_upstream_rejects(case, mlir_opt):

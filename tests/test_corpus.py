@@ -415,3 +415,33 @@ def test_c_case_runs_through_the_front_end(tmp_path: Path, corpus: Corpus) -> No
     changed = anyio.run(check_case, case, str(broken))
     assert changed.verdict is Verdict.CHANGED
     assert "(frontend)" in changed.detail
+
+
+@pytest.mark.parametrize("columns", [80, 100, 120])
+def test_list_keeps_the_failure_readable_at_common_widths(tmp_path: Path, corpus: Corpus, columns: int) -> None:
+    case = corpus.add(make_result(tmp_path / "a", NESTED, original="a-rather-long-original-file-name-for-a-case.mlir")).case
+    outcome = CliRunner().invoke(corpus_app, ["list", "--corpus", str(corpus.root)], env={"COLUMNS": str(columns)})
+    assert outcome.exit_code == 0, outcome.output
+    lines = outcome.output.splitlines()
+    assert all(len(line) <= columns for line in lines)
+    header = next(line for line in lines if "failure" in line and "┃" in line)
+    failure_width = header.split("┃")[2]
+    assert len(failure_width) >= 24, header
+    # The failure column, read down its cells, holds the whole summary.
+    cells = [line.split("│")[2] for line in lines if line.startswith("│") and line.count("│") >= 5]
+    ids = [line.split("│")[1] for line in lines if line.startswith("│") and line.count("│") >= 5]
+    squeeze = lambda text: "".join(text.split())
+    assert squeeze(signature_summary(case.signature)) in squeeze("".join(cells))
+    assert squeeze(case.id) in squeeze("".join(ids))
+
+
+def test_a_missing_corpus_is_bad_input_and_an_empty_one_says_so(tmp_path: Path) -> None:
+    for command in (["check"], ["list"], ["export-lit", str(tmp_path / "lit")]):
+        outcome = CliRunner().invoke(corpus_app, [*command, "--corpus", str(tmp_path / "nowhere")])
+        assert outcome.exit_code == 2, outcome.output
+        assert "corpus folder" in outcome.output and "does not exist" in outcome.output
+        assert len(outcome.output.strip().splitlines()) == 1
+    (tmp_path / "empty").mkdir()
+    outcome = CliRunner().invoke(corpus_app, ["check", "--corpus", str(tmp_path / "empty")])
+    assert outcome.exit_code == 0
+    assert "holds no cases" in outcome.output

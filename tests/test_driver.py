@@ -7,7 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from carts_reduce.search.driver import NotInteresting, Reducer, Settings
+from carts_reduce.run.outcome import Outcome, StepResult, TestSpec
+from carts_reduce.search.driver import SPECULATE_ABOVE, NotInteresting, Reducer, Settings
 from carts_reduce.passes.text import Blocks, Lines, Tokens
 from carts_reduce.run.tool import Tool
 
@@ -111,14 +112,35 @@ class RecordingLines(Lines):
         yield from super().candidates(text, cursor)
 
 
+def needle_test(duration: float, yields: int):
+    """An in-process test that takes ``duration`` (as reported) and gives the
+    event loop ``yields`` turns before its verdict: timing without a clock."""
+
+    async def run(spec: TestSpec) -> Outcome:
+        for _ in range(yields):
+            await anyio.sleep(0)
+        code = 0 if b"NEEDLE" in spec.files[0][1] else 1
+        return Outcome((StepResult("stage", ("test",), code, None, False, duration, "", ""),))
+
+    return run
+
+
 def test_with_slow_tests_the_next_round_begins_while_a_candidate_is_tested():
-    text = "".join(f"x{i}\n" for i in range(6)) + "NEEDLE\n"
+    # NEEDLE first: the first candidate of a round drops it and is rejected.
+    text = "NEEDLE\n" + "".join(f"x{i}\n" for i in range(6))
     runs = {}
-    for sleep in ("0", "0.03"):
+    for name, duration, yields in (("fast", 0.0, 0), ("slow", 2 * SPECULATE_ABOVE, 5)):
         lines = RecordingLines()
-        tool = Tool(input_name="case.txt", command=f"sleep {sleep}; grep -q NEEDLE {{input}}")
-        runs[sleep] = (reduce_text(text, tool, jobs=1, phases=[[lines]]), lines.asked)
-    (fast, fast_asked), (slow, slow_asked) = runs["0"], runs["0.03"]
+        reducer = Reducer(text, Tool(input_name="case.txt", command="test"), ExitZero(), [[lines]],
+                          Settings(jobs=1, timeout=10), run=needle_test(duration, yields))
+
+        async def go():
+            await reducer.check_original()
+            await reducer.reduce()
+
+        anyio.run(go)
+        runs[name] = (reducer, lines.asked)
+    (fast, fast_asked), (slow, slow_asked) = runs["fast"], runs["slow"]
     assert (fast.speculate, slow.speculate) == (False, True)
     assert fast.history == slow.history and slow.best == "NEEDLE\n"
     # Slow tests: rounds were begun from candidates then rejected (the speculation);

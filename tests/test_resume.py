@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -29,6 +30,7 @@ class QuietView:
     def start(self, reducer): pass
     def update(self, reducer): pass
     def stop(self): pass
+    def say(self, message): pass
 
 
 def needle_runner(needles: tuple[str, ...], kill_after: int | None = None, seen: list | None = None):
@@ -60,8 +62,10 @@ def make_job(text: str, output: Path) -> Job:
 words = st.lists(st.sampled_from(["alpha", "beta {", "}", "gamma delta", "NEEDLE", "x", "y z"]), min_size=3, max_size=25)
 
 
+# The original's two runs and the empty input's run come before any state is
+# written: a stop among them starts over, so the stops tested come after.
 @settings(max_examples=40, deadline=None)
-@given(words, st.integers(min_value=2, max_value=200))
+@given(words, st.integers(min_value=3, max_value=200))
 def test_stopping_anywhere_and_resuming_gives_the_uninterrupted_result(tmp_path_factory, lines, kill_after):
     text = "\n".join(lines) + "\nNEEDLE end\n"
     needles = ("NEEDLE", "end")
@@ -85,48 +89,106 @@ def test_stopping_anywhere_and_resuming_gives_the_uninterrupted_result(tmp_path_
     assert not (split_dir / "out.txt.state").exists()
 
 
-def test_sigkill_then_the_same_command_resumes_to_the_jobs_1_result(tmp_path):
+NEEDLE_SCRIPT = "#!/bin/sh\ngrep -q NEEDLE \"$1\" && grep -q HAYSTACK \"$1\"\n"
+
+
+def needle_source() -> str:
     lines = [f"line {i} {'{' if i % 7 == 0 else ''} filler {'}' if i % 7 == 3 else ''}" for i in range(120)]
     lines[37] += " NEEDLE"
     lines[90] += " HAYSTACK"
-    source = "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n"
+
+
+def start_and_stop(command: list[str], folder: Path, log: Path, sig: int) -> None:
+    """Start a reduction, let it run 15 tests, then stop it with ``sig``."""
+    first = subprocess.Popen(command, cwd=folder, start_new_session=True,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and first.poll() is None:
+            if log.exists() and log.read_text().count('"event": "test"') >= 15:
+                break
+            time.sleep(0.02)
+        os.killpg(first.pid, sig)
+    finally:
+        first.wait(timeout=120)
+
+
+def saved_verdicts(state: Path) -> set[str]:
+    """The verdicts a stopped run saved (hash prefixes, as the JSON log writes them)."""
+    return {json.loads(line)[0][:16] for line in (state / "cache.jsonl").read_text().splitlines() if line.endswith("]")}
+
+
+def hashes_tested(path: Path) -> list[str]:
+    entries = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return [e["hash"] for e in entries if e.get("event") == "test" and e.get("pass") not in ("verify", "original", "empty")]
+
+
+def test_sigkill_then_the_same_command_resumes_to_the_jobs_1_result(tmp_path):
+    source = needle_source()
     script = tmp_path / "interesting.sh"
-    script.write_text("#!/bin/sh\ngrep -q NEEDLE \"$1\" && grep -q HAYSTACK \"$1\"\n")
+    script.write_text(NEEDLE_SCRIPT)
     script.chmod(0o755)
 
-    def command(folder: Path, jobs: str, log: str) -> list[str]:
+    def command(jobs: str, log: str) -> list[str]:
         return [sys.executable, "-m", "carts_reduce", "input.txt", "--script", str(script), "-j", jobs,
                 "--json-log", log, "-q"]
 
     whole = tmp_path / "whole"
     whole.mkdir()
     (whole / "input.txt").write_text(source)
-    subprocess.run(command(whole, "1", "log.jsonl"), cwd=whole, check=True, capture_output=True, timeout=300)
+    subprocess.run(command("1", "log.jsonl"), cwd=whole, check=True, capture_output=True, timeout=300)
 
     split = tmp_path / "split"
     split.mkdir()
     (split / "input.txt").write_text(source)
-    first = subprocess.Popen(command(split, "2", "first.jsonl"), cwd=split, start_new_session=True,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    log = split / "first.jsonl"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if log.exists() and log.read_text().count('"event": "test"') >= 15:
-            break
-        time.sleep(0.02)
-    os.killpg(first.pid, signal.SIGKILL)
-    first.wait()
-    assert (split / "input.reduced.txt.state").is_dir(), "no state left to resume from"
+    start_and_stop(command("2", "first.jsonl"), split, split / "first.jsonl", signal.SIGKILL)
+    state = split / "input.reduced.txt.state"
+    assert state.is_dir(), "no state left to resume from"
+    saved = saved_verdicts(state)
 
-    subprocess.run(command(split, "2", "second.jsonl"), cwd=split, check=True, capture_output=True, timeout=300)
+    subprocess.run(command("2", "second.jsonl"), cwd=split, check=True, capture_output=True, timeout=300)
     assert (split / "input.reduced.txt").read_bytes() == (whole / "input.reduced.txt").read_bytes()
     assert (split / "input.txt").read_text() == source
+    assert len(saved) >= 10
+    assert not saved & set(hashes_tested(split / "second.jsonl")), "tests whose verdicts were saved were run again"
+    assert not state.exists()
 
-    def tested(path: Path) -> list[str]:
-        entries = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-        return [e["hash"] for e in entries if e.get("event") == "test" and e.get("pass") != "verify"]
 
-    before, after = tested(split / "first.jsonl"), tested(split / "second.jsonl")
-    assert len(before) >= 15
-    assert not set(before) & set(after), "tests cached before the kill were run again"
-    assert not (split / "input.reduced.txt.state").exists()
+def test_resume_option_goes_on_from_anywhere_and_says_so(tmp_path):
+    source = needle_source()
+    script = tmp_path / "interesting.sh"
+    script.write_text(NEEDLE_SCRIPT)
+    script.chmod(0o755)
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "input.txt").write_text(source)
+    first = [sys.executable, "-m", "carts_reduce", "input.txt", "--script", str(script), "-j", "2",
+             "--json-log", "first.jsonl"]
+    start_and_stop(first, run, run / "first.jsonl", signal.SIGINT)
+    state = run / "input.reduced.txt.state"
+    assert state.is_dir(), "no state left to resume from"
+    saved = saved_verdicts(state)
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    resumed = subprocess.run(
+        [sys.executable, "-m", "carts_reduce", "--resume", "../run/input.reduced.txt", "-j", "1",
+         "--json-log", "second.jsonl"],
+        cwd=elsewhere, capture_output=True, text=True, timeout=300,
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    announced = re.search(r"resuming from input.reduced.txt.state: (\d+) verdicts, pass \S+", resumed.stderr)
+    assert announced and int(announced.group(1)) >= len(saved), resumed.stderr
+    assert Path(resumed.stdout.strip()) == (run / "input.reduced.txt").resolve()
+    assert (run / "input.txt").read_text() == source
+    assert not saved & set(hashes_tested(elsewhere / "second.jsonl"))
+    result = (run / "input.reduced.txt").read_text()
+    assert "NEEDLE" in result and "HAYSTACK" in result and len(result) < len(source) // 10
+
+    again = subprocess.run([sys.executable, "-m", "carts_reduce", "--resume", "../run/input.reduced.txt"],
+                           cwd=elsewhere, capture_output=True, text=True, timeout=60)
+    assert again.returncode == 2 and again.stderr.count("\n") == 1 and "finished reduction" in again.stderr
+    nothing = subprocess.run([sys.executable, "-m", "carts_reduce", "--resume", "nothing.txt", "-j", "2"],
+                             cwd=elsewhere, capture_output=True, text=True, timeout=60)
+    assert nothing.returncode == 2 and nothing.stderr.count("\n") == 1 and "no unfinished reduction" in nothing.stderr

@@ -101,6 +101,14 @@ class NotInteresting(Exception):
     """The original input does not show the failure (or not reliably)."""
 
 
+class OriginalTimedOut(NotInteresting):
+    """The original did not finish within the per-test timeout."""
+
+    def __init__(self, timeout: float):
+        super().__init__(f"the original input did not finish within {timeout:g} s")
+        self.timeout = timeout
+
+
 @dataclass
 class Position:
     """Where the driver is in the schedule: enough to resume."""
@@ -136,6 +144,13 @@ class Settings:
     min_hits: int = 1  # interesting runs needed out of ``repeat``
     verify: int = 3
     frames: int = 3  # stack frames in a failure signature
+
+    def check(self) -> None:
+        """Refuse settings under which the search could not make progress."""
+        if self.jobs < 1 or self.repeat < 1 or not 1 <= self.min_hits <= self.repeat:
+            raise ValueError(f"jobs and repeat must be at least 1, min_hits from 1 to repeat: {self}")
+        if not self.timeout > 0:
+            raise ValueError(f"the per-test timeout must be more than 0 s: {self}")
 
 
 class Reducer:
@@ -177,6 +192,7 @@ class Reducer:
         self.notes: list[str] = []  # things the user should hear about at the end
         self.runs_of: dict[str, tuple[int, int]] = {}  # hash -> (interesting runs, runs)
         self.flaky = False
+        settings.check()
         self._steps = predicate.adjust(tool.steps(), tool.expand)
         self._log = open(settings.json_log, "a") if settings.json_log else None
 
@@ -195,9 +211,7 @@ class Reducer:
         precheck = outcome.step("precheck")
         if precheck is not None and precheck.failed:
             self.stats.precheck_rejected += 1
-            interesting = False
-        else:
-            interesting = bool(self.predicate(outcome, text))
+        interesting = self._judged(outcome, text)
         self._record(text, label, outcome, interesting, run)
         if not interesting and self.on_other_failure and outcome.failed_step == "stage":
             other = Signature.from_outcome(outcome, self.settings.frames)
@@ -265,8 +279,14 @@ class Reducer:
     # -- the original ------------------------------------------------------
 
     async def check_original(self, runs: int = 2) -> list[Outcome]:
-        """Run the original ``runs`` times; it must be interesting every time."""
+        """Run the original ``runs`` times; it must be interesting every time.
+
+        The empty input is tested alongside, once: when it fails the same
+        way, the failure does not depend on the input and there is nothing
+        to reduce.
+        """
         outcomes: list[Outcome] = [None] * runs  # type: ignore[list-item]
+        empty: list[Outcome] = []
 
         async def one(index: int) -> None:
             spec = self.tool.spec(self.original, self._steps, self.settings.timeout)
@@ -274,9 +294,14 @@ class Reducer:
             self.stats.tests_run += 1
             self._record(self.original, "original", outcomes[index], None, (index + 1, runs))
 
+        async def empty_input() -> None:
+            empty.append(await self.run(self.tool.spec("", self._steps, self.settings.timeout)))
+            self.stats.tests_run += 1
+
         async with anyio.create_task_group() as group:
             for index in range(runs):
                 group.start_soon(one, index)
+            group.start_soon(empty_input)
         precheck = outcomes[0].step("precheck")
         if precheck is not None and precheck.failed:
             # A pre-check that rejects the original would reject everything.
@@ -284,6 +309,8 @@ class Reducer:
             self.notes.append(f"the pre-check rejects the original ({first_line}); pre-check turned off")
             self._steps = [step for step in self._steps if step.name != "precheck"]
             return await self.check_original(runs)
+        if self.predicate.min_timeout is None and any(o.timed_out for o in outcomes):
+            raise OriginalTimedOut(self.settings.timeout)
         self.calibrate(outcomes[0])
         seen = [self.predicate.describe(o) for o in outcomes]
         verdicts = [bool(self.predicate(o, self.original)) for o in outcomes]
@@ -292,8 +319,23 @@ class Reducer:
         if not all(verdicts):
             detail = "; ".join(f"run {i + 1}: {s}" for i, s in enumerate(seen))
             raise NotInteresting(f"the original input is flaky ({detail})")
+        empty_fails = self._judged(empty[0], "")
+        self._record("", "empty", empty[0], empty_fails, (1, 1))
+        self.cache[digest("")] = empty_fails
+        if empty_fails:
+            raise NotInteresting(
+                f"the empty input fails the same way as the original ({seen[0]}): the failure does not "
+                "depend on the input; check the command or the predicate"
+            )
         self.cache[digest(self.original)] = True
         return outcomes
+
+    def _judged(self, outcome: Outcome, text: str) -> bool:
+        """The predicate's verdict, where a candidate the pre-check rejects is never interesting."""
+        precheck = outcome.step("precheck")
+        if precheck is not None and precheck.failed:
+            return False
+        return bool(self.predicate(outcome, text))
 
     def calibrate(self, original: Outcome) -> None:
         """Pin the failure being reduced to what the original showed."""
@@ -393,8 +435,10 @@ class Reducer:
                     in_flight += 1
                     group.start_soon(test, index, proposal[1])
                     continue
-                if in_flight == 0:  # only cached verdicts ahead: nothing to wait for
-                    continue
+                if in_flight == 0:
+                    # Nothing runs and nothing can start: going round again
+                    # would spin. (Settings forbid it; this guards the rule.)
+                    raise RuntimeError(f"no test can start (jobs={self.settings.jobs})")
                 if not hit_pending:
                     await anyio.sleep(0)  # let the tests just started get going first
                     source.make_ready()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import time
 import shutil
 from dataclasses import asdict
@@ -56,7 +57,12 @@ class State:
         """Start recording every verdict of ``reducer`` as it is made."""
         self.directory.mkdir(parents=True, exist_ok=True)
         (self.directory / "history").mkdir(exist_ok=True)
-        self._cache_stream = open(self.directory / "cache.jsonl", "a")
+        cache_file = self.directory / "cache.jsonl"
+        fresh = not cache_file.exists()
+        self._cache_stream = open(cache_file, "a")
+        if fresh:  # verdicts given before there was a state dir (the original's check)
+            for key, verdict in reducer.cache.items():
+                self._append_verdict(key, verdict)
         reducer.on_verdict = self._append_verdict
 
     def _append_verdict(self, key: str, verdict: bool) -> None:
@@ -82,6 +88,7 @@ class State:
             "version": FORMAT_VERSION,
             "identity": self.identity,
             "argv": self.argv,
+            "cwd": os.getcwd(),
             "position": asdict(reducer.position),
             "stats": {
                 "tests_run": reducer.stats.tests_run,
@@ -168,10 +175,19 @@ def _outcome_from_json(data: dict | None) -> Outcome | None:
     return Outcome(steps)
 
 
-def read_argv(output: Path) -> list[str]:
-    """The command line of the unfinished reduction that writes ``output``."""
-    path = output.with_name(output.name + ".state") / "state.json"
-    if not path.exists():
-        raise FileNotFoundError(f"no unfinished reduction for {output} (no {path.parent.name}/ beside it)")
-    return json.loads(path.read_text())["argv"]
+def read_argv(output: Path) -> tuple[list[str], str | None]:
+    """The command line of the unfinished reduction that writes ``output``, and its folder.
 
+    Raises ValueError, with one line to show, when there is none to resume.
+    """
+    directory = output.with_name(output.name + ".state")
+    path = directory / "state.json"
+    if not path.exists():
+        if output.with_name(output.name + ".json").exists():
+            raise ValueError(f"{output} is a finished reduction (its record {output.name}.json is beside it); there is nothing to resume")
+        raise ValueError(f"no unfinished reduction writes {output} (no {directory.name}/ beside it); give the OUTPUT of a stopped run")
+    try:
+        data = json.loads(path.read_text())
+        return list(data["argv"]), data.get("cwd")
+    except (OSError, ValueError, KeyError, TypeError):
+        raise ValueError(f"{path} cannot be read; remove {directory} and start the reduction again") from None
