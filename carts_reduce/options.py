@@ -67,8 +67,8 @@ class TestOptions:
     ir_type: Annotated[Optional[str], typer.Option(metavar="REGEX", help="ir-contains/ir-lacks: regex on the types of an op:NAME match.", rich_help_panel=PREDICATES, show_default=False)] = None
     debug_only: Annotated[Optional[str], typer.Option(metavar="CHANNEL", help="debug-log: the --debug-only channel to turn on.", rich_help_panel=PREDICATES, show_default=False)] = None
     debug_regex: Annotated[Optional[str], typer.Option(metavar="REGEX", help="debug-log: regex searched in the debug output.", rich_help_panel=PREDICATES, show_default=False)] = None
-    reference_command: Annotated[Optional[str], typer.Option(metavar="COMMAND", help="output-mismatch: build-and-run command of the reference (e.g. gcc -fopenmp).", rich_help_panel=PREDICATES, show_default=False)] = None
-    candidate_command: Annotated[Optional[str], typer.Option(metavar="COMMAND", help="output-mismatch: build-and-run command under test (e.g. {carts} execute {input} -O3).", rich_help_panel=PREDICATES, show_default=False)] = None
+    reference_command: Annotated[Optional[str], typer.Option(metavar="COMMAND", help="output-mismatch: builds and runs the reference " + default_note("the OpenMP build, cc -fopenmp ... && ./reference") + ".", rich_help_panel=PREDICATES, show_default=False)] = None
+    candidate_command: Annotated[Optional[str], typer.Option(metavar="COMMAND", help="output-mismatch: builds and runs the build under test " + default_note("{carts} execute {input}") + ".", rich_help_panel=PREDICATES, show_default=False)] = None
     float_tolerance: Annotated[Optional[float], typer.Option(metavar="FRACTION", help="output-mismatch: relative tolerance for numbers (0 or more).", rich_help_panel=PREDICATES, show_default=False)] = None
     frames: Annotated[int, typer.Option(metavar="N", help="Stack frames in a failure signature.", rich_help_panel=PREDICATES)] = 3
     opt: Annotated[Optional[list[str]], typer.Option(metavar="KEY=VALUE", help="Option for a plugin predicate (repeatable).", rich_help_panel=PREDICATES, show_default=False)] = None
@@ -195,8 +195,13 @@ class JobMaker:
                 raise UsageError(f"{script} is not executable; chmod +x it")
             self.options["script"] = script.resolve()
             self.predicate_specs = self.predicate_specs or ["script"]
-        elif tests.stage is None and "{stage}" in tests.command:
+        built = self.predicate()  # a bad spec is reported now, not at the first input
+        self.own_commands: tuple[str, ...] | None = built.commands
+        if self.needs_stage() and tests.stage is None:
             raise UsageError("no stage given: add --pass STAGE (e.g. --pass canonicalize-memrefs), or --script")
+        if tests.stage is not None and self.own_commands is not None:
+            runner = next(leaf.name for leaf in built.leaves() if leaf.commands is not None)
+            raise UsageError(f"--pass {tests.stage}: {runner} runs its own commands and no stage; leave --pass out")
         self.carts_path = find_carts(tests.carts)
         self._carts_checked = False
         self._carts_version: str | None = None
@@ -207,7 +212,6 @@ class JobMaker:
             if not shutil.which(self.validator):
                 raise UsageError(f"--validate-with {tests.validate_with}: {self.validator} not found (apt-get install mlir-22-tools)")
         self.min_hits = tests.repeat if tests.min_hits is None else tests.min_hits
-        self.predicate()  # a bad spec is reported now, not at the first input
         if tests.cluster is not None:
             from carts_reduce.run.dask import describe_address
 
@@ -225,9 +229,25 @@ class JobMaker:
         except interestingness.PredicateError as error:
             raise UsageError(str(error)) from None
 
-    def uses_carts(self, fmt: str) -> bool:
+    def needs_stage(self) -> bool:
+        """Whether a test runs a pipeline stage: the one place that decides
+        whether a reduction needs ``--pass``. A script is the whole test; a
+        predicate with commands of its own (output-mismatch: the reference
+        and the candidate build, run and compared) runs no stage."""
         tests = self.tests
-        return tests.script is None and ("{carts}" in tests.command or (fmt == "c" and "{carts}" in tests.frontend))
+        return tests.script is None and self.own_commands is None and "{stage}" in tests.command
+
+    def commands(self, fmt: str) -> tuple[str, ...]:
+        """The command templates a test of a ``fmt`` input runs (the script aside)."""
+        tests = self.tests
+        if tests.script is not None:
+            return ()
+        if self.own_commands is not None:
+            return self.own_commands
+        return (tests.command, tests.frontend) if fmt == "c" else (tests.command,)
+
+    def uses_carts(self, fmt: str) -> bool:
+        return any("{carts}" in template for template in self.commands(fmt))
 
     def _check_carts(self) -> None:
         """carts found, the stage known to it, its version: asked once, of the first input that needs carts."""
@@ -237,7 +257,7 @@ class JobMaker:
         if self.carts_path is None:
             where = tests.carts or os.environ.get("CARTS") or "carts"
             raise UsageError(f"carts not found ({where}): give --carts PATH, set $CARTS, or put carts on PATH")
-        if tests.stage is not None and "{stage}" in tests.command:
+        if self.needs_stage():
             try:
                 check_stage(self.carts_path, tests.stage)
             except StageError as error:
@@ -263,10 +283,10 @@ class JobMaker:
             stage=tests.stage,
             command=tests.command,
             format=fmt,
-            frontend=tests.frontend if fmt == "c" and tests.script is None else None,
+            frontend=tests.frontend if fmt == "c" and tests.frontend in self.commands(fmt) else None,
             precheck=C_PRECHECK if c_precheck else None,
             validator=self.validator,
-            include_dirs=tuple(tests.include or ()) + (self._carts_include_dirs() if c_precheck and uses_carts else ()),
+            include_dirs=tuple(tests.include or ()) + (self._carts_include_dirs() if fmt == "c" and uses_carts else ()),
         )
         output = output or input_path.with_name(f"{input_path.stem}.reduced{input_path.suffix}")
         if output.resolve() == input_path.resolve():

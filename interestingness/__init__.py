@@ -72,8 +72,8 @@ Option keys
 ``match_error`` (signature), ``stderr_regex``, ``stdout_regex``,
 ``exit_code``, ``hang_after``, ``ir_pattern``, ``ir_type``, ``debug_only``,
 ``debug_regex``, ``debug_flag`` (debug-log), ``reference_command``,
-``candidate_command``, ``float_tolerance``, ``mismatch_ignore``
-(output-mismatch), ``script``; anything else reaches plugins.
+``candidate_command``, ``float_tolerance``, ``mismatch_ignore``,
+``mismatch_noise`` (output-mismatch), ``script``; anything else reaches plugins.
 
 API
 ---

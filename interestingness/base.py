@@ -76,6 +76,12 @@ class Predicate:
         """The per-test timeout this predicate needs at least, if any."""
         return None
 
+    @property
+    def commands(self) -> tuple[str, ...] | None:
+        """The command templates this predicate runs instead of the stage and
+        the C front end (output-mismatch's two builds); None when it judges the stage."""
+        return None
+
     def adjust(self, steps: list[Step], expand: Expand) -> list[Step]:
         """The steps of a test, with what this predicate needs added."""
         return list(steps)
@@ -186,3 +192,10 @@ def first_line(text: str | None) -> str:
         if line.strip():
             return line.strip()
     return ""
+
+
+def stderr_head(result: StepResult, lines: int = 3, width: int = 200) -> str:
+    """The first lines a failed step printed (stderr, else stdout) on one line, for a message."""
+    text = result.stderr if result.stderr.strip() else result.stdout
+    head = [line.strip()[:width] for line in text.splitlines() if line.strip()][:lines]
+    return " | ".join(head) if head else "it printed nothing"

@@ -44,6 +44,10 @@ class Composite(Predicate):
         limits = [child.min_timeout for child in self.children if child.min_timeout is not None]
         return max(limits) if limits else None
 
+    @property
+    def commands(self) -> tuple[str, ...] | None:
+        return next((child.commands for child in self.children if child.commands is not None), None)
+
     def adjust(self, steps: list[Step], expand: Expand) -> list[Step]:
         for child in self.children:
             steps = child.adjust(steps, expand)

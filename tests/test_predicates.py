@@ -351,9 +351,14 @@ def test_output_mismatch_steps_and_comparison():
     assert not timing(pair("time: 0.31\nresult 7\n", "time: 0.52\nresult 7\n"), "")
 
 
-def test_output_mismatch_needs_both_commands():
-    with pytest.raises(PredicateError, match="needs --candidate-command"):
-        build(["output-mismatch"], {"reference_command": "a"})
+def test_output_mismatch_defaults_to_the_openmp_and_the_arts_build():
+    tool = tool_for("{carts} run {input} --{stage}", name="prog.c")
+    steps = build(["output-mismatch"], {}).adjust(tool.steps(), tool.expand)
+    assert [s.name for s in steps] == ["reference", "candidate"]
+    assert steps[0].argv[2].startswith("cc -fopenmp") and steps[0].argv[2].endswith("&& ./reference")
+    assert steps[1].argv[1:] == ("execute", "prog.c")
+    only_reference = build(["output-mismatch"], {"reference_command": "a"}).adjust(tool.steps(), tool.expand)
+    assert only_reference[0].argv == ("a",) and only_reference[1].argv[1] == "execute"
 
 
 # --------------------------------------------------------------------------
