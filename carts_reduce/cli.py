@@ -183,7 +183,12 @@ def main() -> None:
         app.add_typer(corpus_app, name="corpus")
         app.command("report", cls=PlainUsage)(report_command)
         app.command("predicates", cls=PlainUsage)(predicates_command)
+        if args[0] == "triage":
+            from carts_reduce.triage.command import triage_command
+
+            app.command("triage", cls=PlainUsage)(triage_command)
         run_app(app)
+        return
     app = typer.Typer(add_completion=False)
     app.command(cls=PlainUsage)(reduce)
     run_app(app)

@@ -27,6 +27,7 @@ from carts_reduce.formats import measure
 from carts_reduce.passes import schedule
 from carts_reduce.record import ReductionRecord
 from carts_reduce.run.runner import run_test
+from carts_reduce.signature import Signature
 from carts_reduce.slippage import OtherFailures
 from carts_reduce.search.state import State, StateMismatch
 from carts_reduce.run.tool import Tool
@@ -77,12 +78,44 @@ class JobResult:
     sizes_before: dict[str, int] = field(default_factory=dict)
 
 
+@dataclass
+class Probe:
+    """One run of an original: whether it shows the failure, and which."""
+
+    interesting: bool
+    signature: Signature | None
+    description: str  # what happened, in a line
+    seconds: float
+
+
+async def probe(job: Job, run=run_test) -> Probe:
+    """Run ``job``'s original once, as a reduction would check it, without reducing."""
+    settings = Settings(jobs=1, timeout=job.timeout or ORIGINAL_TIMEOUT,
+                        frames=int(job.predicate_options.get("frames") or 3))
+    if job.predicate.min_timeout:
+        settings.timeout = max(settings.timeout, job.predicate.min_timeout)
+    reducer = Reducer(job.text, job.tool, job.predicate, [], settings, run=run)
+    try:
+        outcomes = await reducer.check_original(runs=1)
+    except NotInteresting as error:
+        return Probe(False, reducer.target, str(error).removeprefix("the original input is not interesting: "),
+                     reducer.original_outcome.duration if reducer.original_outcome else 0.0)
+    finally:
+        reducer.close()
+    return Probe(True, reducer.target, job.predicate.describe(outcomes[0]), outcomes[0].duration)
+
+
 def derive_timeout(durations: list[float]) -> float:
     """A per-test limit from the original's run time: generous, at least 1 s."""
     return max(1.0, 5.0 * max(durations) + 0.5)
 
 
-async def run_job(job: Job, view, argv: list[str] | None = None, run=run_test) -> JobResult:
+async def run_job(job: Job, view, argv: list[str] | None = None, run=run_test, watch_signals: bool = True) -> JobResult:
+    """Reduce ``job``'s input; Ctrl-C (when ``watch_signals``) keeps the best so far, resumable.
+
+    A caller that runs several jobs at once watches signals itself and cancels
+    them: a cancelled job leaves its output and state dir to resume from.
+    """
     settings = Settings(
         jobs=job.jobs,
         timeout=job.timeout or ORIGINAL_TIMEOUT,
@@ -119,7 +152,8 @@ async def run_job(job: Job, view, argv: list[str] | None = None, run=run_test) -
     failure: Exception | None = None
     try:
         async with anyio.create_task_group() as group:
-            group.start_soon(_watch_signals, group.cancel_scope, result)
+            if watch_signals:
+                group.start_soon(stop_on_signals, group.cancel_scope, result)
             try:
                 await _reduce(job, reducer, state, settings, view, result)
             except (NotInteresting, StateMismatch) as error:
@@ -254,7 +288,8 @@ def _needed(reducer: Reducer, runs: int) -> int:
     return math.ceil(runs * settings.min_hits / settings.repeat)
 
 
-async def _watch_signals(scope: anyio.CancelScope, result: JobResult) -> None:
+async def stop_on_signals(scope: anyio.CancelScope, result) -> None:
+    """On Ctrl-C, SIGTERM or SIGHUP: mark ``result`` interrupted and cancel ``scope``."""
     with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM, signal.SIGHUP) as signals:
         async for _ in signals:
             result.interrupted = True

@@ -179,8 +179,6 @@ class JobMaker:
     """The test options, checked once, and a ``Job`` for each input on demand."""
 
     def __init__(self, tests: TestOptions):
-        import interestingness
-
         tests.check()
         self.tests = tests
         self.options = tests.predicate_options()

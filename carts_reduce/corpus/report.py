@@ -270,9 +270,11 @@ def render_report(record: ReductionRecord, reduced_text: str, outcome_or_stderr:
     return "\n".join(lines).rstrip() + "\n"
 
 
-async def rerun_record(record: ReductionRecord, text: str, carts: str | None, timeout: float = 120.0) -> Outcome | None:
-    """Run a reduced output once more with its recorded command, to show its
-    failure; None when the carts it needs cannot be found."""
+async def rerun_record(record: ReductionRecord, text: str, carts: str | None, timeout: float = 120.0,
+                       run=None) -> Outcome | None:
+    """Run a reduced output once more with its recorded command (by ``run``, an
+    executor's, else here), to show its failure; None when the carts it needs
+    cannot be found."""
     from carts_reduce.run.runner import run_test
 
     carts = carts or record.carts
@@ -290,7 +292,7 @@ async def rerun_record(record: ReductionRecord, text: str, carts: str | None, ti
         format=record.format,
         frontend=frontend_for(record),
     )
-    return await run_test(tool.spec(text, tool.steps(), timeout))
+    return await (run or run_test)(tool.spec(text, tool.steps(), timeout))
 
 
 def write_report(
