@@ -25,7 +25,7 @@ _NOT_IN_FINGERPRINT = ("jobs", "cluster", "max_time", "verify")
 
 @with_test_options
 def triage_command(
-    inputs: Annotated[list[str], typer.Argument(metavar="INPUTS...", help="The inputs: files, folders (searched for .mlir and .c files), or @LIST (a file with one path per line).", show_default=False)],
+    inputs: Annotated[list[str], typer.Argument(metavar="INPUTS", help="The inputs: files, folders (searched for .mlir and .c files), or @LIST (a file with one path per line).", show_default=False)],
     output: Annotated[Path, typer.Option("-o", "--output", metavar="DIR", help="The triage's folder: triage.md, triage.html, triage.json and a folder per bug.", rich_help_panel=RESULT)] = Path("triage"),
     corpus: Annotated[Optional[Path], typer.Option("--corpus", metavar="DIR", help="File each bug's reduced input in this regression corpus.", rich_help_panel=RESULT, show_default=False)] = None,
     quiet: Annotated[bool, typer.Option("-q", "--quiet", metavar=FLAG, help="No live table and no summary; only errors and the path of triage.md.", show_default=False)] = False,
