@@ -96,7 +96,8 @@ async def probe(job: Job, run=run_test) -> Probe:
         settings.timeout = max(settings.timeout, job.predicate.min_timeout)
     reducer = Reducer(job.text, job.tool, job.predicate, [], settings, run=run)
     try:
-        outcomes = await reducer.check_original(runs=1)
+        # The empty input is the same for every input: a reduction checks it, a probe need not.
+        outcomes = await reducer.check_original(runs=1, empty_too=False)
     except NotInteresting as error:
         return Probe(False, reducer.target, str(error).removeprefix("the original input is not interesting: "),
                      reducer.original_outcome.duration if reducer.original_outcome else 0.0)

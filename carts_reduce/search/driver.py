@@ -278,12 +278,12 @@ class Reducer:
 
     # -- the original ------------------------------------------------------
 
-    async def check_original(self, runs: int = 2) -> list[Outcome]:
+    async def check_original(self, runs: int = 2, empty_too: bool = True) -> list[Outcome]:
         """Run the original ``runs`` times; it must be interesting every time.
 
-        The empty input is tested alongside, once: when it fails the same
-        way, the failure does not depend on the input and there is nothing
-        to reduce.
+        The empty input is tested alongside, once (unless not ``empty_too``):
+        when it fails the same way, the failure does not depend on the input
+        and there is nothing to reduce.
         """
         outcomes: list[Outcome] = [None] * runs  # type: ignore[list-item]
         empty: list[Outcome] = []
@@ -301,14 +301,15 @@ class Reducer:
         async with anyio.create_task_group() as group:
             for index in range(runs):
                 group.start_soon(one, index)
-            group.start_soon(empty_input)
+            if empty_too:
+                group.start_soon(empty_input)
         precheck = outcomes[0].step("precheck")
         if precheck is not None and precheck.failed:
             # A pre-check that rejects the original would reject everything.
             first_line = (precheck.stderr.strip().splitlines() or [precheck.status])[0]
             self.notes.append(f"the pre-check rejects the original ({first_line}); pre-check turned off")
             self._steps = [step for step in self._steps if step.name != "precheck"]
-            return await self.check_original(runs)
+            return await self.check_original(runs, empty_too)
         if self.predicate.min_timeout is None and any(o.timed_out for o in outcomes):
             raise OriginalTimedOut(self.settings.timeout)
         self.calibrate(outcomes[0])
@@ -319,6 +320,9 @@ class Reducer:
         if not all(verdicts):
             detail = "; ".join(f"run {i + 1}: {s}" for i, s in enumerate(seen))
             raise NotInteresting(f"the original input is flaky ({detail})")
+        if not empty_too:
+            self.cache[digest(self.original)] = True
+            return outcomes
         empty_fails = self._judged(empty[0], "")
         self._record("", "empty", empty[0], empty_fails, (1, 1))
         self.cache[digest("")] = empty_fails

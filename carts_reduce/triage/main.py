@@ -139,6 +139,9 @@ class _BugView:
     def update(self, reducer) -> None:
         self.bug.live = reducer
 
+    def say(self, message: str) -> None:
+        """A line the job would print (resuming, ...): the live table shows the bug's status instead."""
+
     def stop(self) -> None:
         self.view.changed()
 
