@@ -13,7 +13,7 @@ never deleted alone, its whole enclosing op goes instead.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
@@ -26,7 +26,7 @@ from carts_reduce.formats.mlir import (
     tokenize,
 )
 from carts_reduce.formats.mlir.lexer import COMMENT, PUNCT, WS, Token
-from carts_reduce.formats.mlir.tree import Block
+from carts_reduce.formats.mlir.tree import Block, Value
 
 Edit = tuple[int, int, str]
 
@@ -173,6 +173,9 @@ def unused(op: Op) -> bool:
     return bool(op.results) and all(not value.uses for value in op.results)
 
 
+def position_in(ops: list[Op], op: Op) -> int:
+    """Index of ``op`` in ``ops`` (by identity); ``len(ops)`` when absent."""
+    return next((i for i, other in enumerate(ops) if other is op), len(ops))
 
 
 def inside(op: Op, ancestor: Op) -> bool:
@@ -423,6 +426,82 @@ def argument_types(tree: Tree, op: Op) -> dict[str, str]:
         if type_:
             types[m.group(1)] = type_
     return types
+
+
+class TypeTable:
+    """Result and argument types of a tree, read on demand and remembered."""
+
+    def __init__(self, tree: Tree) -> None:
+        self.tree = tree
+        self.results: dict[int, list[str] | None] = {}
+        self.arguments: dict[int, dict[str, str]] = {}
+
+    def of_results(self, op: Op) -> list[str] | None:
+        key = id(op)
+        if key not in self.results:
+            self.results[key] = result_types(op)
+        return self.results[key]
+
+    def of_arguments(self, op: Op) -> dict[str, str]:
+        key = id(op)
+        if key not in self.arguments:
+            self.arguments[key] = argument_types(self.tree, op) if op.isolated else {}
+        return self.arguments[key]
+
+    def of_region_argument(self, value: Value) -> str | None:
+        """The type of a header-defined region argument (``scf.for %i``, ``@f(%a: i32)``)."""
+        if value.type:
+            return normal_type(value.type)
+        owner = value.owner
+        return self.of_arguments(owner).get(value.name) if isinstance(owner, Op) else None
+
+    def spelled_results(self, op: Op) -> list[tuple[str, str]]:
+        """``(spelling, type)`` of each result: ``%x``, or ``%x#1`` in a result group."""
+        found = self.of_results(op)
+        if not found:
+            return []
+        flat = [(value, i) for value in op.results for i in range(value.count)]
+        return [(value.name if value.count == 1 else f"{value.name}#{i}", t) for (value, i), t in zip(flat, found)]
+
+
+def is_simple(owner: Op | None) -> bool:
+    """A value's definition that costs nothing to read: an argument (``None``), or an op without operands or regions."""
+    return owner is None or (not owner.operands and not owner.regions)
+
+
+def visible(types: TypeTable, at: Op, type_: str, excluded: set[int] = frozenset()) -> Iterator[tuple[str, Op | None]]:
+    """``(spelling, defining op)`` of the values of ``type_`` that ``at`` can use, nearest first.
+
+    Earlier results in its block and in the enclosing blocks, the arguments
+    of those blocks and the header arguments of the enclosing ops (``None``
+    as their op), up to the first op isolated from above; ops whose ids are
+    in ``excluded`` are passed over. Other blocks of a CFG region are not
+    searched (dominance is not worked out).
+    """
+    current = at
+    while True:
+        block = current.parent
+        if block is None:
+            return
+        for earlier in reversed(block.ops[: position_in(block.ops, current)]):
+            if id(earlier) in excluded:
+                continue
+            for spelled, found in types.spelled_results(earlier):
+                if found == type_:
+                    yield spelled, earlier
+        for arg in block.args:
+            if arg.type is not None and normal_type(arg.type) == type_:
+                yield arg.name, None
+        parent = current.parent_op
+        if parent is None:
+            return
+        if parent.regions and current.parent_region is parent.regions[0]:
+            for arg in parent.region_args:
+                if types.of_region_argument(arg) == type_:
+                    yield arg.name, None
+        if parent.isolated:
+            return
+        current = parent
 
 
 def _strip_trailing_attrs(text: str) -> str:

@@ -29,6 +29,7 @@ from carts_reduce.passes.mlir.common import (
     is_terminator,
     is_wrapped,
     parsed,
+    position_in,
     split_top,
     zero_of,
 )
@@ -194,7 +195,7 @@ def names_in_the_way(op: Op) -> set[str]:
     """
     names: set[str] = set()
     block = op.parent
-    for later in block.ops[_position(block.ops, op) + 1 :]:
+    for later in block.ops[position_in(block.ops, op) + 1 :]:
         for nested in later.walk():
             names.update(value.name for value in nested.definitions())
     current = op
@@ -204,7 +205,7 @@ def names_in_the_way(op: Op) -> set[str]:
         siblings = region.blocks if region is not None and len(region.blocks) > 1 else [block]
         for other in siblings:
             names.update(arg.name for arg in other.args)
-            ops = other.ops if other is not block else other.ops[: _position(other.ops, current)]
+            ops = other.ops if other is not block else other.ops[: position_in(other.ops, current)]
             names.update(value.name for earlier in ops for value in earlier.results)
         parent = current.parent_op
         if parent is None:
@@ -214,10 +215,6 @@ def names_in_the_way(op: Op) -> set[str]:
             break
         current = parent
     return names
-
-
-def _position(ops, op: Op) -> int:
-    return next(i for i, other in enumerate(ops) if other is op)
 
 
 def header_bindings(text: str, op: Op) -> dict[str, tuple[str | None, str | None]]:

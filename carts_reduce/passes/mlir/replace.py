@@ -18,19 +18,20 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from carts_reduce.formats.mlir import Op, Value
+from carts_reduce.formats.mlir import Op
 from carts_reduce.passes.base import Cursor, Pass
 from carts_reduce.passes.mlir.common import (
     Edit,
     Tree,
-    argument_types,
+    TypeTable,
     dead_producers,
     deletion_edits,
     edit,
     is_module,
+    is_simple,
     is_terminator,
     parsed,
-    result_types,
+    visible,
     zero_of,
 )
 
@@ -42,7 +43,7 @@ class ReplaceResults(Pass):
         tree = parsed(text)
         if tree is None:
             return
-        types = _TypeTable(tree)
+        types = TypeTable(tree)
         sites = [op for op in tree.ops if _is_site(op)]
         first = int(cursor[0]) if cursor else 0
         for index in range(first, len(sites)):
@@ -63,28 +64,7 @@ def _is_site(op: Op) -> bool:
     return not is_module(op) and not is_terminator(op)
 
 
-class _TypeTable:
-    """Result and argument types, read on demand and remembered."""
-
-    def __init__(self, tree: Tree) -> None:
-        self.tree = tree
-        self.results: dict[int, list[str] | None] = {}
-        self.arguments: dict[int, dict[str, str]] = {}
-
-    def of_results(self, op: Op) -> list[str] | None:
-        key = id(op)
-        if key not in self.results:
-            self.results[key] = result_types(op)
-        return self.results[key]
-
-    def of_arguments(self, op: Op) -> dict[str, str]:
-        key = id(op)
-        if key not in self.arguments:
-            self.arguments[key] = argument_types(self.tree, op) if op.isolated else {}
-        return self.arguments[key]
-
-
-def replacement_edits(tree: Tree, types: _TypeTable, op: Op) -> tuple[list[Edit], list[Edit]] | None:
+def replacement_edits(tree: Tree, types: TypeTable, op: Op) -> tuple[list[Edit], list[Edit]] | None:
     """The edits that replace ``op``'s results, and those that delete what only fed it."""
     wanted = types.of_results(op)
     if not wanted:
@@ -108,53 +88,15 @@ def replacement_edits(tree: Tree, types: _TypeTable, op: Op) -> tuple[list[Edit]
     return None
 
 
-def _existing(tree: Tree, types: _TypeTable, op: Op, type_: str) -> tuple[str, bool, Op | None] | None:
+def _existing(tree: Tree, types: TypeTable, op: Op, type_: str) -> tuple[str, bool, Op | None] | None:
     """A value of ``type_`` that dominates ``op``: ``(spelling, simple, defining op)``.
 
     Simple values (arguments, results of operand-free ops such as constants)
     are preferred; among those the first found walking outwards wins.
     """
     fallback: tuple[str, bool, Op | None] | None = None
-    current: Op = op
-    while True:
-        block = current.parent
-        if block is None:
-            return fallback
-        for earlier in reversed(block.ops[: _position(block.ops, current)]):
-            result = _matching_result(types, earlier, type_)
-            if result is not None:
-                simple = not earlier.operands and not earlier.regions
-                if simple:
-                    return result, True, earlier
-                fallback = fallback or (result, False, earlier)
-        for arg in block.args:
-            if arg.type is not None and " ".join(arg.type.split()) == type_:
-                return arg.name, True, None
-        parent = current.parent_op
-        if parent is None:
-            return fallback
-        if parent.isolated:
-            arguments = types.of_arguments(parent)
-            for arg in parent.region_args:
-                if arguments.get(arg.name) == type_:
-                    return arg.name, True, None
-            return fallback
-        current = parent
-
-
-def _position(ops: list[Op], op: Op) -> int:
-    for i, candidate in enumerate(ops):
-        if candidate is op:
-            return i
-    return len(ops)
-
-
-def _matching_result(types: _TypeTable, op: Op, type_: str) -> str | None:
-    found = types.of_results(op)
-    if not found:
-        return None
-    flat: list[tuple[Value, int]] = [(value, i) for value in op.results for i in range(value.count)]
-    for (value, i), t in zip(flat, found):
-        if t == type_:
-            return value.name if value.count == 1 else f"{value.name}#{i}"
-    return None
+    for spelled, owner in visible(types, op, type_):
+        if is_simple(owner):
+            return spelled, True, owner
+        fallback = fallback or (spelled, False, owner)
+    return fallback
