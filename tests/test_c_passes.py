@@ -199,6 +199,21 @@ def test_qualifiers_all_at_once_first():
     assert candidates("c-qualifiers", text)[0] == "int x = 1;\nint y;\nlong z;\nvoid f(void) {}\n"
 
 
+def test_built_in_types_become_int_and_return_types_void():
+    text = "typedef unsigned long size_t;\nstatic double f(float x, long long n) { return x * sizeof(char); }\nreal y;\n"
+    found = candidates("c-type-names", text)
+    assert found[:4] == [
+        text.replace("typedef unsigned long", "typedef int"),
+        text.replace("double f", "int f"),
+        text.replace("double f", "void f"),
+        text.replace("float x", "int x"),
+    ]
+    assert text.replace("long long n", "int n") in found
+    assert text.replace("sizeof(char)", "sizeof(int)") in found
+    assert all("size_t;" in c and "real y" in c for c in found)
+    assert candidates("c-type-names", "int f(int x) { return x; }\n") == []
+
+
 def test_rename_to_unused_letters_everywhere_it_appears():
     text = (
         "#define LIMIT 4\nint counter;\nint main(void) {\n  int value = counter + LIMIT;\n"

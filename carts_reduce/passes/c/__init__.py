@@ -23,6 +23,7 @@ from carts_reduce.passes.c.pragmas import RemovePragmas
 from carts_reduce.passes.c.qualifiers import DropQualifiers
 from carts_reduce.passes.c.rename import RenameIdentifiers
 from carts_reduce.passes.c.statements import RemoveStatements
+from carts_reduce.passes.c.type_names import ShortenTypeNames
 from carts_reduce.passes.c.typedefs import RemoveTypes
 from carts_reduce.passes.c.unwrap import UnwrapControl
 
@@ -43,6 +44,7 @@ C_PASSES: list[Pass] = [
     RemoveFields(),
     ShortenLiterals(),
     DropQualifiers(),
+    ShortenTypeNames(),
     RenameIdentifiers(),
 ]
 
