@@ -10,7 +10,9 @@ Groups:
   reads, under a real, deterministic crash of that mlir-opt (see
   scripts/transformer-async-to-async-runtime.sh for why this one);
 - ``c``: the llama2 transformer C source through the stand-in front end and
-  stage (enabled once tests/standin/cgeist_standin.py exists).
+  stage (enabled once tests/standin/cgeist_standin.py exists);
+- ``parser``: a real crash inside mlir-opt 19's own parser, planted in the
+  mlir22 kernels (tests/parser_crash_case.py builds it from the shared data).
 
 Scripts follow C-Vise's convention (exit 0 = interesting, candidate in $1, or
 the input's own name in the current directory when called with no argument).
@@ -23,6 +25,7 @@ import hashlib
 import shlex
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -157,6 +160,25 @@ def _real(name: str, kind: str) -> Case:
     )
 
 
+def _parser_crash() -> Case:
+    """Built from the shared data into bench/results/ (git-ignored) on first use."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    import parser_crash_case
+
+    folder = BENCH / "results" / "cases" / "parser-crash"
+    source = folder / "input.mlir"
+    if (DATA / parser_crash_case.KERNELS).exists():
+        text = parser_crash_case.input_text(DATA)
+        if not source.exists() or source.read_text() != text:
+            folder.mkdir(parents=True, exist_ok=True)
+            source.write_text(text)
+    return Case(
+        name="mlir19-parser-forall-terminator", group="parser", kind="mlir",
+        input=source, script_source=parser_crash_case.SCRIPT, parse_check="mlir-opt",
+        needs=(parser_crash_case.MLIR_OPT_19,),
+    )
+
+
 def _standin(stem: str) -> Case:
     return Case(
         name=f"standin-{stem.split('__')[0]}", group="standin", kind="mlir",
@@ -187,6 +209,7 @@ CASES: list[Case] = [
         depends=(STANDIN / "carts_standin.py", STANDIN / "cgeist_standin.py"),
         test_timeout=120.0,
     ),
+    _parser_crash(),
 ]
 
 

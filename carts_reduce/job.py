@@ -24,7 +24,8 @@ from carts_reduce import __version__
 from carts_reduce.search.driver import NotInteresting, OriginalTimedOut, Position, Reducer, Settings, digest
 from carts_reduce.fileio import write_atomic
 from carts_reduce.formats import measure
-from carts_reduce.passes import schedule
+from carts_reduce.parser_failure import parser_failure
+from carts_reduce.passes import schedule, unparsed_finish
 from carts_reduce.record import ReductionRecord
 from carts_reduce.run.runner import run_test
 from carts_reduce.signature import Signature
@@ -185,6 +186,7 @@ async def _reduce(job: Job, reducer: Reducer, state: State, settings: Settings, 
         preparation = executor.submit(_prepare, job)
         await _check_or_resume(job, reducer, state, settings, result)
         reducer.phases, result.sizes_before = await anyio.to_thread.run_sync(preparation.result)
+    _finish_parser_failures(job, reducer, result.sizes_before)
     if result.resumed:
         view.say(f"resuming from {state.directory}: {len(reducer.cache)} verdicts, pass {_pass_name(reducer)}")
     state.attach(reducer)
@@ -275,6 +277,22 @@ def _pass_name(reducer: Reducer) -> str:
 def _prepare(job: Job) -> tuple[list, dict[str, int]]:
     """The pass schedule (importing the passes) and the input's sizes."""
     return schedule(job.fmt), measure(job.text, job.fmt)
+
+
+def _finish_parser_failures(job: Job, reducer: Reducer, sizes_before: dict[str, int]) -> None:
+    """A failure of the parser itself (or an input our parser cannot read) ends with unfiltered text passes."""
+    if job.fmt != "mlir":
+        return
+    if "ops" not in sizes_before:  # measure() counts ops only on a text it parses
+        reducer.phases.append(unparsed_finish(parses=False))
+        reducer.notes.append("the input does not parse as MLIR: it is reduced as plain text "
+                             "(blocks, lines, tokens, characters)")
+        return
+    reason = parser_failure(reducer.original_outcome)
+    if reason is not None:
+        reducer.phases.append(unparsed_finish())
+        reducer.notes.append(f"the failure is in the parser ({reason}): the reduction ends with token and "
+                             "character deletion, whose candidates need not parse")
 
 
 def _verify_runs(reducer: Reducer, job: Job) -> int:

@@ -8,7 +8,7 @@ back to the first. Cheap, big cuts come first; generic text passes come last.
 from __future__ import annotations
 
 from carts_reduce.passes.base import Pass
-from carts_reduce.passes.text import TEXT_PASSES, Blocks, Lines
+from carts_reduce.passes.text import TEXT_PASSES, Blocks, Characters, Lines, Tokens
 
 
 def schedule(fmt: str) -> list[list[Pass]]:
@@ -25,6 +25,16 @@ def schedule(fmt: str) -> list[list[Pass]]:
 
         return [C_PASSES, TEXT_PASSES]
     return [TEXT_PASSES]
+
+
+def unparsed_finish(parses: bool = True) -> list[Pass]:
+    """Text passes whose candidates need not parse, for a failure in the parser itself.
+
+    Tokens, then characters, after everything else; from lines and blocks
+    on when the input does not parse in the first place (then no MLIR pass
+    has anything to work on).
+    """
+    return [Tokens(), Characters()] if parses else [Blocks(), Lines(), Tokens(), Characters()]
 
 
 def pass_names(fmt: str) -> list[str]:

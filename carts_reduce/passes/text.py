@@ -1,4 +1,4 @@
-"""Generic passes for any text: ddmin over lines, balanced blocks, tokens.
+"""Generic passes for any text: ddmin over lines, balanced blocks, tokens, characters.
 
 They know nothing of the format, so they are the baseline that format-aware
 passes must beat, and the last resort after those stop making progress.
@@ -48,6 +48,15 @@ class Tokens(_UnitDeletion):
             else:
                 units.append(piece)
         return units
+
+
+class Characters(_UnitDeletion):
+    """Removes single characters: the last resort where even a token is too coarse."""
+
+    name = "characters"
+
+    def units(self, text: str) -> list[str]:
+        return list(text)
 
 
 def brace_blocks(text: str) -> list[tuple[int, int, int]]:
