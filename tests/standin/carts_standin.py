@@ -20,11 +20,17 @@ It behaves the way ../shared/CARTS.md describes the real driver:
 - ``carts cgeist FILE.c ...`` is the stand-in front end (cgeist_standin.py).
 - ``carts execute FILE.c [-O3]`` builds the program as ARTS would and runs
   it, with one documented miscompile (execute_standin.py).
+- The pipeline's stages, the newer driver's ``carts pipeline --json`` and
+  ``carts compile FILE --pipeline=STAGE [--start-from=STAGE] [-o OUT]
+  [--arts-debug=CH]`` / ``--all-pipelines -o DIR``, and a second bug in the
+  later stage ``concurrency`` are in pipeline_standin.py.
 
 Knobs (environment) that tests use to model other CARTS builds:
 ``CARTS_STANDIN_BUG``: ``crash`` (default), ``leave`` (exit 0 but leave the
 nested allocations in the output: seed step 2's silent wrong result),
-``fixed`` (no bug), ``other`` (crashes elsewhere: a different signature).
+``fixed`` (no bug, in any stage), ``other`` (crashes elsewhere: a different
+signature). ``CARTS_STANDIN_DRIVER``: ``new`` (default), ``old`` (only
+``carts run``), ``malformed-manifest`` (see pipeline_standin.py).
 ``CARTS_STANDIN_FLAKY_BELOW=N``: modules of fewer than N lines crash only half
 of the time. ``CARTS_STANDIN_LOG=FILE``: append one line per invocation.
 """
@@ -39,13 +45,16 @@ import subprocess
 import sys
 from pathlib import Path
 
-STAGES = [
-    "canonicalize-memrefs", "collect-metadata", "initial-cleanup", "openmp-to-arts",
-    "edt-transforms", "create-dbs", "db-opt", "edt-opt", "concurrency", "concurrency-opt",
-    "epochs", "pre-lowering", "arts-to-llvm", "complete",
-]
+sys.path.insert(0, str(Path(__file__).parent))
+import pipeline_standin  # noqa: E402
+from pipeline_standin import STAGES  # noqa: E402
+
 MLIR_OPT = os.environ.get("CARTS_STANDIN_MLIR_OPT", "/usr/lib/llvm-22/bin/mlir-opt")
-VERSION = "carts stand-in 0.1 (tests/standin; not the real CARTS)"
+VERSIONS = {
+    "old": "carts stand-in 0.1 (tests/standin; not the real CARTS)",
+    "new": "carts stand-in 0.2 (tests/standin; not the real CARTS)",
+    "malformed-manifest": "carts stand-in 0.2-broken-manifest (tests/standin; not the real CARTS)",
+}
 
 _STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"')
 _VALUE = re.compile(r"%[\w$.-]+")
@@ -1344,55 +1353,75 @@ def _is_operand_use(name: str, line: str) -> bool:
     return re.search(re.escape(name) + r"(?![\w$.-])", operands) is not None
 
 
-def crash(path: str, stage: str, flavour: str) -> None:
+#: What each crash looks like: (frames from the failing pass up, assertion or None, source file:line).
+CRASHES = {
+    "crash": (
+        ["mlir::arts::(anonymous namespace)::CanonicalizeMemrefsPass::runOnOperation()"],
+        "rank <= 2 && \"nested memrefs of more than 2 levels are not supported\"",
+        "CanonicalizeMemrefs.cpp:412",
+    ),
+    "other": (
+        ["mlir::arts::(anonymous namespace)::CollectMetadataPass::runOnOperation()"],
+        "op->getNumRegions() == 1 && \"expected single region\"",
+        "CollectMetadata.cpp:88",
+    ),
+    # A release build: no assertion, a null EDT parent dereferenced.
+    "concurrency": (
+        ["mlir::arts::EdtOp::getParentEpoch()",
+         "mlir::arts::(anonymous namespace)::ConcurrencyPass::hoistIntoEpoch(mlir::arts::ForOp)",
+         "mlir::arts::(anonymous namespace)::ConcurrencyPass::runOnOperation()"],
+        None,
+        "Concurrency.cpp:231",
+    ),
+}
+
+
+def crash(argv: list[str], flavour: str) -> None:
+    import signal
+
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    if flavour == "other":
-        frame, assertion = (
-            "mlir::arts::(anonymous namespace)::CollectMetadataPass::runOnOperation()",
-            "op->getNumRegions() == 1 && \"expected single region\"",
-        )
-        where = "CollectMetadata.cpp:88"
-    else:
-        frame, assertion = (
-            "mlir::arts::(anonymous namespace)::CanonicalizeMemrefsPass::runOnOperation()",
-            "rank <= 2 && \"nested memrefs of more than 2 levels are not supported\"",
-        )
-        where = "CanonicalizeMemrefs.cpp:412"
+    own, assertion, where = CRASHES[flavour]
     file, line = where.split(":")
     err = sys.stderr
-    err.write(f"carts-run: /opt/carts/lib/arts/Transforms/{file}:{line}: void {frame}: Assertion `{assertion}' failed.\n")
+    if assertion:
+        err.write(f"{Path(argv[0]).name}: /opt/carts/lib/arts/Transforms/{file}:{line}: void {own[-1]}: "
+                  f"Assertion `{assertion}' failed.\n")
     err.write("PLEASE submit a bug report to https://github.com/llvm/llvm-project/issues/ and include the crash backtrace.\n")
     err.write("Stack dump:\n")
-    err.write(f"0.\tProgram arguments: /opt/carts/bin/carts-run {path} --{stage}\n")
-    frames = [
-        "llvm::sys::PrintStackTrace(llvm::raw_ostream&, int)",
-        "llvm::sys::RunSignalHandlers()",
-        "SignalHandler(int)",
-        None,
-        "__pthread_kill_implementation",
-        "raise",
-        "abort",
-        "__assert_fail",
-        frame,
+    err.write(f"0.\tProgram arguments: {' '.join(argv)}\n")
+    machinery = ["llvm::sys::PrintStackTrace(llvm::raw_ostream&, int)", "llvm::sys::RunSignalHandlers()",
+                 "SignalHandler(int)", None]
+    if assertion:
+        machinery += ["__pthread_kill_implementation", "raise", "abort", "__assert_fail"]
+    frames = machinery + own + [
         "mlir::detail::OpToOpPassAdaptor::run(mlir::Pass*, mlir::Operation*, mlir::AnalysisManager, bool, unsigned int)",
         "mlir::detail::OpToOpPassAdaptor::runPipeline(mlir::OpPassManager&, mlir::Operation*, mlir::AnalysisManager, bool, unsigned int, mlir::PassInstrumentor*, mlir::PassInstrumentation::PipelineParentInfo const*)",
         "mlir::PassManager::run(mlir::Operation*)",
         "main",
     ]
+    binary = argv[0]
     for index, name in enumerate(frames):
         address = f"0x{0x55d1c2f00000 + index * 0x1a3f:016x}"
         if name is None:
             err.write(f" #{index} {address} (/lib/x86_64-linux-gnu/libc.so.6+0x3c050)\n")
         else:
-            err.write(f" #{index} {address} {name} (/opt/carts/bin/carts-run+0x{index * 0x1a3f:x})\n")
+            err.write(f" #{index} {address} {name} ({binary}+0x{index * 0x1a3f:x})\n")
     err.flush()
-    os.abort()
+    if assertion:
+        os.abort()
+    signal.signal(signal.SIGSEGV, signal.SIG_DFL)
+    os.kill(os.getpid(), signal.SIGSEGV)
 
 
 def run(args: list[str]) -> int:
     stages = [a[2:] for a in args if a.startswith("--") and a[2:] in STAGES]
     unknown = [a for a in args if a.startswith("--") and a[2:] not in STAGES
-               and not a.startswith("--debug-only") and a != "-o"]
+               and not a.startswith("--debug-only")]
+    output = None
+    if "-o" in args:
+        at = args.index("-o")
+        output = args[at + 1] if at + 1 < len(args) else None
+        args = args[:at] + args[at + 2:]
     files = [a for a in args if not a.startswith("-")]
     if unknown:
         print(f"carts-run: Unknown command line argument '{unknown[0]}'.  Try: 'carts-run --help'", file=sys.stderr)
@@ -1401,8 +1430,20 @@ def run(args: list[str]) -> int:
         print("carts-run: Not enough positional command line arguments specified!", file=sys.stderr)
         return 1
     path, stage = files[0], (stages[0] if stages else "complete")
-    debug = any(a.startswith("--debug-only") for a in args)
+    debug = [c for a in args if a.startswith("--debug-only") for c in a.partition("=")[2].split(",")] or (
+        ["*"] if "--debug-only" in args else [])
     text = Path(path).read_text(errors="replace")
+    code, result = run_stages(path, text, STAGES[0], stage, debug, ["/opt/carts/bin/carts-run", path, f"--{stage}"])
+    if code == 0:
+        if output:
+            Path(output).write_text(result)
+        else:
+            sys.stdout.write(result)
+    return code
+
+
+def run_stages(path: str, text: str, start: str, stop: str, debug: list[str], argv: list[str]) -> tuple[int, str]:
+    """Parse the module, run the stages from ``start`` to ``stop``: (exit status, module after them)."""
     try:
         check_module(text)
         upstream = upstream_verdict(path, text)
@@ -1412,21 +1453,31 @@ def run(args: list[str]) -> int:
     except ParseError as error:
         if error.message:
             print(f"{path}:{error.line}:{error.col}: error: {error.message}", file=sys.stderr)
-        print("[ERROR] [carts-run] Could not parse input file", file=sys.stderr)
-        return 1
+        print(f"[ERROR] [{Path(argv[0]).name}] Could not parse input file", file=sys.stderr)
+        return 1, ""
     bug = os.environ.get("CARTS_STANDIN_BUG", "crash")
-    found = nested_allocs(text)
-    if debug:
-        for name, depth in found:
-            print(f"[canonicalize-memrefs] nested allocation {name}: {depth} levels", file=sys.stderr)
-    if found and bug in ("crash", "other"):
-        flaky_below = int(os.environ.get("CARTS_STANDIN_FLAKY_BELOW", "0"))
-        if len(text.splitlines()) < flaky_below and random.random() < 0.5:
-            sys.stdout.write(text)
-            return 0
-        crash(path, stage, bug)
-    sys.stdout.write(text)
-    return 0
+    sequence = pipeline_standin.SEQUENCE
+    last = len(sequence) - 1 if stop == "complete" else sequence.index(stop)
+    for stage in sequence[sequence.index(start): last + 1]:
+        if stage == "canonicalize-memrefs":
+            found = nested_allocs(text)
+            if debug:
+                for name, depth in found:
+                    print(f"[canonicalize-memrefs] nested allocation {name}: {depth} levels", file=sys.stderr)
+            if found and bug in ("crash", "other"):
+                flaky_below = int(os.environ.get("CARTS_STANDIN_FLAKY_BELOW", "0"))
+                if not (len(text.splitlines()) < flaky_below and random.random() < 0.5):
+                    crash(argv, bug)
+        elif stage == "openmp-to-arts":
+            text = pipeline_standin.openmp_to_arts(text)
+        elif stage == "concurrency":
+            found = pipeline_standin.loops_around_parallel_loops(text)
+            if debug and ("concurrency" in debug or "*" in debug):
+                for line in found:
+                    print(f"[concurrency] arts.for at line {line}: its EDT is inside a sequential loop", file=sys.stderr)
+            if found and bug != "fixed":
+                crash(argv, "concurrency")
+    return 0, text
 
 
 def main(argv: list[str]) -> int:
@@ -1434,14 +1485,21 @@ def main(argv: list[str]) -> int:
     if log:
         with open(log, "a") as stream:
             stream.write(" ".join(argv) + "\n")
+    generation = pipeline_standin.driver()
+    newer = generation != "old"
     if not argv or argv[0] in ("-h", "--help"):
-        print("usage: carts {run,cgeist,execute,--version} ...  (stand-in for tests)")
+        commands = "run,compile,pipeline,cgeist,execute,--version" if newer else "run,cgeist,execute,--version"
+        print(f"usage: carts {{{commands}}} ...  (stand-in for tests)")
         return 0 if argv else 1
     if argv[0] == "--version":
-        print(VERSION)
+        print(VERSIONS.get(generation, VERSIONS["new"]))
         return 0
     if argv[0] == "run":
         return run(argv[1:])
+    if argv[0] == "pipeline" and newer:
+        return pipeline_standin.pipeline_command(argv[1:])
+    if argv[0] == "compile" and newer:
+        return pipeline_standin.compile_command(argv[1:], run_stages)
     if argv[0] == "cgeist":
         sys.path.insert(0, str(Path(__file__).parent))
         import cgeist_standin
