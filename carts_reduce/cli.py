@@ -18,7 +18,10 @@ import typer
 from rich.console import Console
 
 from carts_reduce import __version__
-from carts_reduce.job import Job, JobResult, run_job
+from carts_reduce.job import Job, JobResult
+from carts_reduce.pipeline.culprit import CulpritError
+from carts_reduce.pipeline.passlist import PassListError
+from carts_reduce.pipeline.plan import Request, reduce_pipeline
 from carts_reduce.options import RESULT, CorpusOption, JobMaker, TestOptions, read_input, with_test_options
 from carts_reduce.progress import ProgressView, summary_table
 from carts_reduce.run.executor import ExecutorError, open_executor, unwrap_group
@@ -80,19 +83,42 @@ def _reduce(o: SimpleNamespace, tests: TestOptions, argv: list[str], moved: bool
         if o.input is None:
             raise UsageError("no input: give the file to reduce (carts-reduce INPUT --pass STAGE), or --resume OUTPUT")
         text = read_input(o.input)
-        job = JobMaker(tests).job(o.input, o.output, o.json_log, o.keep_state, text=text)
+        maker = JobMaker(tests, search_stage=True)
+        job = maker.job(o.input, o.output, o.json_log, o.keep_state, text=text)
+        request = maker.request(job, output_given=o.output is not None)
     except UsageError as error:
         raise fail(str(error)) from None
-    view = ProgressView(err, len(job.text.encode("utf-8", "surrogateescape")), quiet=o.quiet)
+
+    # What the pipeline layer finds (the failing stage, ...) is shown once a
+    # reduction starts: an input that turns out bad gets its one line alone.
+    pending: list[str] = []
+
+    def say_pending() -> None:
+        for message in pending if not o.quiet else ():
+            err.print(f"carts-reduce: {message}", markup=False, soft_wrap=True)
+        pending.clear()
+
+    class View(ProgressView):
+        def start(self, reducer) -> None:
+            say_pending()
+            super().start(reducer)
+
+    def view_for(reduced: Job) -> ProgressView:
+        return View(err, len(reduced.text.encode("utf-8", "surrogateescape")), quiet=o.quiet)
+
     shown = job.output_path.resolve() if moved else job.output_path
     try:
-        result = anyio.run(_run_on_executor, job, view, argv, tests)
-    except NotInteresting as error:
+        result = anyio.run(_run_on_executor, job, request, view_for, pending.append, argv, tests)
+    except (NotInteresting, CulpritError, PassListError) as error:
         raise fail(str(error)) from None
     except ExecutorError as error:
         raise fail(f"{error}; best so far in {shown} (run the same command again to resume)"
                    if job.output_path.exists() else str(error)) from None
+    say_pending()
     record = result.record
+    if record is not None and Path(record.output) != job.output_path:  # cut at a stage: an .mlir result
+        job.output_path = Path(record.output)
+        shown = job.output_path.resolve() if moved else job.output_path
     for message in result.messages:
         err.print(f"carts-reduce: {message}", markup=False, soft_wrap=True)
     if result.interrupted:
@@ -148,12 +174,12 @@ def _absolute(value):
     return value
 
 
-async def _run_on_executor(job: Job, view, argv: list[str], tests: TestOptions) -> JobResult:
-    """The job, its tests run by the executor ``--cluster`` names (the local pool by default)."""
+async def _run_on_executor(job: Job, request: Request, view_for, say, argv: list[str], tests: TestOptions) -> JobResult:
+    """The job, through the pipeline layer, its tests run by the executor ``--cluster`` names (the local pool by default)."""
     async with open_executor(tests.cluster, tests.jobs) as executor:
         job.jobs = executor.capacity
         try:
-            return await run_job(job, view, argv, run=executor.run)
+            return await reduce_pipeline(job, request, view_for, say, argv, run=executor.run)
         except BaseExceptionGroup as group:
             raise unwrap_group(group) from None
 

@@ -65,6 +65,7 @@ class Job:
     carts_version: str | None = None
     standin: bool = False
     predicates_file: Path | None = None
+    phases: list | None = None  # the pass schedule, when not the format's own
 
 
 @dataclass
@@ -276,7 +277,7 @@ def _pass_name(reducer: Reducer) -> str:
 
 def _prepare(job: Job) -> tuple[list, dict[str, int]]:
     """The pass schedule (importing the passes) and the input's sizes."""
-    return schedule(job.fmt), measure(job.text, job.fmt)
+    return job.phases or schedule(job.fmt), measure(job.text, job.fmt)
 
 
 def _finish_parser_failures(job: Job, reducer: Reducer, sizes_before: dict[str, int]) -> None:

@@ -20,7 +20,9 @@ import typer
 
 from carts_reduce.formats import FORMATS, detect
 from carts_reduce.job import Job
-from carts_reduce.pipeline.stages import StageError, check_stage
+from carts_reduce.pipeline.passlist import PassListError, split_passes
+from carts_reduce.pipeline.plan import PIPELINE_COMMANDS, SOURCE, STAGE_INPUT, Request
+from carts_reduce.pipeline.stages import Pipeline, StageError, read_pipeline
 from carts_reduce.run.tool import C_PRECHECK, DEFAULT_COMMAND, DEFAULT_FRONTEND, Tool, carts_version
 from carts_reduce.usage import (
     AT_LEAST_ONE, EXIT_STATUS, FLAG, NON_NEGATIVE, SECONDS, ZERO_OR_MORE, Bounds, UsageError, check, check_all, default_note,
@@ -41,9 +43,11 @@ class TestOptions:
 
     __test__ = False  # a name pytest would otherwise try to collect
 
-    stage: Annotated[Optional[str], typer.Option("--pass", metavar="STAGE", help="The CARTS pipeline stage that fails, e.g. canonicalize-memrefs.", show_default=False)] = None
+    stage: Annotated[Optional[str], typer.Option("--pass", metavar="STAGE", help="The CARTS pipeline stage that fails, e.g. canonicalize-memrefs " + default_note("auto: the first failing stage, found by bisection over carts's stages") + ".", show_default=False)] = None
     carts: Annotated[Optional[str], typer.Option(metavar="PATH", help="The carts driver " + default_note("$CARTS, else `carts` on PATH") + ".", show_default=False)] = None
-    command: Annotated[str, typer.Option(metavar="TEMPLATE", help="Command that tests a candidate; placeholders {carts} {input} {stage}.")] = DEFAULT_COMMAND
+    command: Annotated[str, typer.Option(metavar="TEMPLATE", help="Command that tests a candidate; placeholders {carts} {input} {stage} {passes}.")] = DEFAULT_COMMAND
+    start: Annotated[Optional[str], typer.Option("--from", metavar="WHAT", help="stage-input: reduce the module entering the failing stage, the stage run alone with --start-from; source: the input itself through the whole pipeline " + default_note("stage-input where carts has --start-from") + ".", show_default=False)] = None
+    passes: Annotated[Optional[str], typer.Option("--passes", metavar="PASSES", help="The pass list of a --command holding {passes}, e.g. '--canonicalize --cse'; reduced along with the input.", show_default=False)] = None
     script: Annotated[Optional[Path], typer.Option(metavar="SCRIPT", help="A C-Vise style interestingness script (exit 0 = interesting), used as the whole test; makes --pass optional.", rich_help_panel=PREDICATES, show_default=False)] = None
     jobs: Annotated[Optional[int], typer.Option("-j", "--jobs", metavar="N", help="Tests run at once " + default_note("CPU count, or the cluster's worker threads") + "; the result does not depend on it.", rich_help_panel=RUN, show_default=False)] = None
     cluster: Annotated[Optional[str], typer.Option(metavar="ADDRESS", help="Run the tests on a Dask cluster: a scheduler address (tcp://HOST:8786) or local:N for N workers on this machine.", rich_help_panel=RUN, show_default=False)] = None
@@ -178,7 +182,9 @@ def find_carts(given: str | None) -> str | None:
 class JobMaker:
     """The test options, checked once, and a ``Job`` for each input on demand."""
 
-    def __init__(self, tests: TestOptions):
+    def __init__(self, tests: TestOptions, search_stage: bool = False):
+        """``search_stage``: a missing ``--pass`` is found by the pipeline layer's culprit search
+        (``request``) where the test runs carts; else it is an error."""
         tests.check()
         self.tests = tests
         self.options = tests.predicate_options()
@@ -195,9 +201,17 @@ class JobMaker:
             self.predicate_specs = self.predicate_specs or ["script"]
         built = self.predicate()  # a bad spec is reported now, not at the first input
         self.own_commands: tuple[str, ...] | None = built.commands
-        if self.needs_stage() and tests.stage is None:
-            raise UsageError("no stage given: add --pass STAGE (e.g. --pass canonicalize-memrefs), or --script")
-        if tests.stage is not None and self.own_commands is not None:
+        self.stage = None if tests.stage == "auto" else tests.stage
+        if self.needs_stage() and self.stage is None:
+            if "{carts}" not in tests.command:  # carts's stages can be searched; another tool's cannot
+                raise UsageError("no stage given: add --pass STAGE to fill {stage} in --command, or --script")
+            if not search_stage:
+                raise UsageError("no stage given: add --pass STAGE (e.g. --pass canonicalize-memrefs), or --script")
+        if tests.start not in (None, STAGE_INPUT, SOURCE):
+            raise UsageError(f"--from {tests.start}: must be {STAGE_INPUT} or {SOURCE}")
+        self.passes = self._pass_list()
+        self._pipeline: Pipeline | None = None
+        if self.stage is not None and self.own_commands is not None:
             runner = next(leaf.name for leaf in built.leaves() if leaf.commands is not None)
             raise UsageError(f"--pass {tests.stage}: {runner} runs its own commands and no stage; leave --pass out")
         self.carts_path = find_carts(tests.carts)
@@ -225,6 +239,19 @@ class JobMaker:
         try:
             return interestingness.build(self.predicate_specs, self.options, self.tests.predicates_file)
         except interestingness.PredicateError as error:
+            raise UsageError(str(error)) from None
+
+    def _pass_list(self) -> list[str] | None:
+        command, passes = self.tests.command, self.tests.passes
+        if passes is None:
+            if "{passes}" in command:
+                raise UsageError("--command holds {passes}: give the pass list, e.g. --passes '--canonicalize --cse'")
+            return None
+        if "{passes}" not in command:
+            raise UsageError("--passes needs a --command that holds {passes}, e.g. --command 'mlir-opt {input} {passes}'")
+        try:
+            return split_passes(passes)
+        except PassListError as error:
             raise UsageError(str(error)) from None
 
     def needs_stage(self) -> bool:
@@ -255,13 +282,39 @@ class JobMaker:
         if self.carts_path is None:
             where = tests.carts or os.environ.get("CARTS") or "carts"
             raise UsageError(f"carts not found ({where}): give --carts PATH, set $CARTS, or put carts on PATH")
-        if self.needs_stage():
-            try:
-                check_stage(self.carts_path, tests.stage)
-            except StageError as error:
-                raise UsageError(str(error)) from None
         self._carts_version = anyio.run(carts_version, self.carts_path)
         self._carts_checked = True
+        if self.needs_stage() and self.stage is not None:
+            try:
+                self.pipeline().check(self.stage)
+            except StageError as error:
+                raise UsageError(str(error)) from None
+
+    def pipeline(self) -> Pipeline:
+        """The driver's stages (``carts pipeline --json``, else the ``carts run`` list); asked once."""
+        if self._pipeline is None:
+            try:
+                self._pipeline = anyio.run(read_pipeline, self.carts_path, self._carts_version)
+            except StageError as error:
+                raise UsageError(str(error)) from None
+        return self._pipeline
+
+    def request(self, job: Job, output_given: bool = False) -> Request:
+        """What the pipeline layer does for ``job``: find its stage, cut at it, reduce its pass list.
+
+        carts's stages matter where a test runs one (``needs_stage``) through carts.
+        """
+        tests = self.tests
+        staged = self.needs_stage() and "{carts}" in tests.command and self.carts_path is not None
+        if tests.start == STAGE_INPUT and not (staged and tests.command in PIPELINE_COMMANDS):
+            raise UsageError("--from stage-input cuts carts's own pipeline: drop --command/--script, or use --from source")
+        return Request(
+            pipeline=self.pipeline() if staged else None,
+            find_stage=staged and self.stage is None,
+            start=tests.start,
+            passes=self.passes,
+            output_given=output_given,
+        )
 
     def format_of(self, input_path: Path) -> str:
         return detect(input_path, self.tests.fmt)
@@ -278,7 +331,7 @@ class JobMaker:
         tool = Tool(
             input_name=input_path.name,
             carts=self.carts_path,
-            stage=tests.stage,
+            stage=self.stage,
             command=tests.command,
             format=fmt,
             frontend=tests.frontend if fmt == "c" and tests.frontend in self.commands(fmt) else None,

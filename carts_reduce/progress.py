@@ -112,9 +112,29 @@ def summary_table(record) -> Table:
         table.add_row("other failures kept", "", str(record.other_failures), "")
     if record.flake_rate is not None:
         table.add_row("flake rate", "", f"{100 * record.flake_rate:.1f}%", "")
+    pipeline_rows(table, record.pipeline or {})
     helped = sorted(record.passes_helped.items(), key=lambda item: -item[1])
     if helped:
         table.add_section()
         for name, removed in helped:
             table.add_row(f"pass {name}", "", f"-{removed:,} B", "")
     return table
+
+
+def pipeline_rows(table: Table, pipeline: dict) -> None:
+    """What the pipeline layer found: the culprit stage, what was reduced, the pass list."""
+    if not pipeline:
+        return
+    table.add_section()
+    culprit = pipeline.get("culprit")
+    if culprit:
+        table.add_row("fails in stage", "", culprit["stage"], f"{culprit['runs']} runs")
+    if pipeline.get("start_from"):
+        table.add_row("reduced", "", f"module entering {pipeline['start_from']}", "")
+    elif pipeline.get("from"):
+        table.add_row("reduced", "", "input, whole pipeline", "")
+    if pipeline.get("passes_before") is not None:
+        before, after = pipeline["passes_before"], pipeline.get("passes") or []
+        share = f"{100 * len(after) / len(before):.1f}%" if before else "-"
+        table.add_row("pass list", f"{len(before)}", f"{len(after)}", share)
+        table.add_row("passes kept", "", " ".join(after) or "(none)", "")

@@ -42,6 +42,8 @@ class ReductionRecord:
     precheck_rejected: int = 0
     frontend: str | None = None  # C: the front end template before the stage
     predicates_file: str | None = None
+    # The pipeline layer's findings: culprit stage, where the reduced input enters, the pass list.
+    pipeline: dict[str, Any] | None = None
 
     @staticmethod
     def path_for(output: Path) -> Path:

@@ -70,8 +70,9 @@ def test_unknown_stage(case):
     assert_one_line_error(result, "unknown stage", "canonicalize-memrefs")
 
 
-def test_no_stage_and_no_script(case):
-    result = carts_reduce(case.name, "--carts", str(STANDIN_CARTS), cwd=case.parent)
+def test_no_stage_for_a_command_of_another_tool(case):
+    # Without carts there are no stages to search: {stage} must be given.
+    result = carts_reduce(case.name, "--command", "cat {input} --{stage}", cwd=case.parent)
     assert_one_line_error(result, "--pass")
 
 

@@ -242,6 +242,8 @@ def render_report(record: ReductionRecord, reduced_text: str, outcome_or_stderr:
         lines.append(f"- interestingness: {_md(', '.join(record.predicates))}")
     lines.append("")
 
+    lines += _pipeline_section(record.pipeline or {}, record.input_name)
+
     lines += [f"## Reduced input (`{name}`)", "", _fence(reduced_text, _language(record))]
 
     intro, excerpt = _output_section(record, outcome_or_stderr)
@@ -268,6 +270,34 @@ def render_report(record: ReductionRecord, reduced_text: str, outcome_or_stderr:
         _fence(command_line(record, name, carts="carts"), "sh"),
     ]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _pipeline_section(pipeline: dict[str, Any], input_name: str) -> list[str]:
+    """Which stage fails, what the reduced input is, which passes the failure needs."""
+    if not pipeline:
+        return []
+    lines = ["## Pipeline", ""]
+    culprit = pipeline.get("culprit")
+    if culprit:
+        passes = ", ".join(f"`{p}`" for p in culprit.get("passes") or [])
+        lines.append(
+            f"- fails in stage `{culprit['stage']}`" + (f" (its passes: {passes})" if passes else "")
+            + f"; found by bisection over the pipeline's stages in {culprit['runs']} runs"
+        )
+    if pipeline.get("start_from"):
+        stage = pipeline["start_from"]
+        lines.append(
+            f"- the reduced input is the module that enters `{stage}` (dumped from `{_md(input_name)}` "
+            f"with `--pipeline` at the stage before), and the command runs `{stage}` alone"
+        )
+    if pipeline.get("passes_before") is not None:
+        before, after = pipeline["passes_before"], pipeline.get("passes") or []
+        kept = " ".join(after) or "(none)"
+        lines.append(f"- the failure needs {len(after)} of the {len(before)} passes given: `{kept}`")
+        dropped = [p for p in before if p not in after]
+        if dropped:
+            lines.append(f"- passes that do not matter: `{' '.join(dropped)}`")
+    return [*lines, ""]
 
 
 async def rerun_record(record: ReductionRecord, text: str, carts: str | None, timeout: float = 120.0,

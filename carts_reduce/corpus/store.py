@@ -224,6 +224,7 @@ class Case:
             wall_seconds=float(reduction.get("wall_seconds", 0.0)),
             carts_version=self.meta.get("carts_version"),
             started=str(reduction.get("started", "")),
+            pipeline=self.meta.get("pipeline"),
         )
 
     def tool(self, carts: str | None) -> Tool:
@@ -271,6 +272,7 @@ def case_meta(record: ReductionRecord, case_id: str, input_name: str, data: byte
         "carts": record.carts,
         "predicate_options": dict(record.predicate_options or {}),
         "signature": record.signature,
+        "pipeline": record.pipeline,
         "script_sha256": _script_sha256(record),
         "original": {
             "name": record.input_name,

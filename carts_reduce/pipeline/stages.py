@@ -132,9 +132,3 @@ def parse_manifest(text: str) -> Pipeline:
         ordered.append(COMPLETE)
     return Pipeline(stops=tuple(ordered), starts=starts, passes=passes, source="carts pipeline --json")
 
-
-def check_stage(carts: str, stage: str, version: str | None = None) -> None:
-    """Raise ``StageError`` (one line listing the valid stages) when the driver has no such stage."""
-    import anyio
-
-    anyio.run(read_pipeline, carts, version).check(stage)

@@ -32,6 +32,8 @@ class TestSpec:
     steps: tuple[Step, ...]
     timeout: float  # seconds, per step
     env: tuple[tuple[str, str], ...] = ()
+    # Files (relative to the temp dir) whose contents come back in the outcome.
+    collect: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,11 @@ class Outcome:
     steps: tuple[StepResult, ...]
     cancelled: bool = False
     extra: dict = field(default_factory=dict, compare=False, hash=False)
+    # The spec's ``collect`` files that exist after the steps: (name, contents).
+    collected: tuple[tuple[str, bytes], ...] = ()
+
+    def file(self, name: str) -> bytes | None:
+        return dict(self.collected).get(name)
 
     def step(self, name: str) -> StepResult | None:
         for result in self.steps:

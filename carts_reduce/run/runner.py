@@ -44,9 +44,19 @@ async def run_test(spec: TestSpec) -> Outcome:
             results.append(result)
             if result.failed and step.stop_on_failure:
                 break
-        return Outcome(tuple(results))
+        return Outcome(tuple(results), collected=_collect(workdir, spec.collect))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _collect(workdir: Path, names: tuple[str, ...]) -> tuple[tuple[str, bytes], ...]:
+    found = []
+    for name in names:
+        try:
+            found.append((name, (workdir / name).read_bytes()))
+        except OSError:
+            pass  # not written: the step that should have failed
+    return tuple(found)
 
 
 def _environment(extra: tuple[tuple[str, str], ...]) -> dict[str, str] | None:
