@@ -133,6 +133,19 @@ def test_c_benchmark_failing_in_a_later_stage(shared_data, tmp_path):
     alone = subprocess.run([str(STANDIN_CARTS), "compile", str(reduced), "--start-from=concurrency",
                             "--pipeline=concurrency"], capture_output=True, text=True)
     assert alone.returncode == -signal.SIGSEGV and "ConcurrencyPass::runOnOperation" in alone.stderr
+    # Filed, the case keeps its stage and runs it alone, in the corpus check and in its lit test.
+    corpus = tmp_path / "corpus"
+    assert carts_reduce("corpus", "add", str(reduced), "--corpus", str(corpus), cwd=tmp_path).returncode == 0
+    (case,) = corpus.glob("*/case.toml")
+    import tomllib
+
+    meta = tomllib.loads(case.read_text())
+    assert meta["pipeline"]["culprit"]["stage"] == "concurrency" and meta["stage"] == "concurrency"
+    checked = carts_reduce("corpus", "check", "--corpus", str(corpus), "--carts", str(STANDIN_CARTS), cwd=tmp_path)
+    assert checked.returncode == 0 and "still failing" in checked.stdout + checked.stderr, checked.stdout + checked.stderr
+    assert carts_reduce("corpus", "export-lit", str(tmp_path / "lit"), "--corpus", str(corpus), cwd=tmp_path).returncode == 0
+    (lit,) = (tmp_path / "lit").glob("*.mlir")
+    assert "// RUN: not --crash %carts compile %s --start-from=concurrency --pipeline=concurrency" in lit.read_text()
 
     whole = carts_reduce(str(source), "--carts", str(STANDIN_CARTS), "-j", "2", "--verify", "1", "--from", "source",
                          cwd=tmp_path)

@@ -123,6 +123,17 @@ def test_a_pipeline_that_succeeds_has_no_culprit():
         anyio.run(lambda: find_culprit("text", tool, pipeline, run=run, name="x.mlir"))
 
 
+def test_a_pipeline_that_does_not_finish_has_no_culprit():
+    pipeline, _ = pipeline_failing_from(0, 5)
+
+    async def hangs(spec: TestSpec) -> Outcome:
+        return Outcome((StepResult("stage", spec.steps[-1].argv, None, None, True, spec.timeout, "", ""),))
+
+    tool = Tool(input_name="x.mlir", carts="carts", command="{carts} run {input} --{stage}")
+    with pytest.raises(CulpritError, match=r"did not finish on x.mlir within 2 s; give a longer --timeout"):
+        anyio.run(lambda: find_culprit("text", tool, pipeline, run=hangs, name="x.mlir", timeout=2))
+
+
 def test_culprit_through_the_standin_c_front_end_and_a_later_stage(tmp_path):
     require("gcc")
     from test_standin_pipeline import TIME_LOOP_C

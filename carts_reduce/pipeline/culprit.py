@@ -91,6 +91,10 @@ async def find_culprit(
         return await run(staged.spec(text, steps, timeout))
 
     whole = await stop_after(stops[-1])
+    if whole.timed_out:
+        raise CulpritError(
+            f"the whole pipeline did not finish on {name} within {timeout:g} s; give a longer --timeout"
+        )
     target = Signature.from_outcome(whole, frames)
     if target and target.step != "stage":
         raise CulpritError(

@@ -153,6 +153,15 @@ def openmp_to_arts(text: str) -> str:
     drop_terminators: list[tuple[int, str]] = []  # (depth of the region's body, terminator to drop)
     depth = 0
     routes = 0
+
+    def enter(closer: str | None, terminator: str | None) -> None:
+        """A region opens whose ``}`` becomes ``closer`` (None: dropped) and whose ``terminator`` goes."""
+        nonlocal depth
+        closers.append((depth, closer))
+        depth += 1
+        if terminator:
+            drop_terminators.append((depth, terminator))
+
     for index, line in enumerate(lines):
         code = _STRING.sub('""', line).split("//", 1)[0]
         stripped = code.strip()
@@ -172,23 +181,18 @@ def openmp_to_arts(text: str) -> str:
             routes += 1
             out.append(f"{indent}{route} = arith.constant -1 : i32")
             out.append(f"{indent}arts.edt <parallel> <internode> route({route}) {{")
-            closers.append((depth, "}"))
-            depth += 1
-            drop_terminators.append((depth, "omp.terminator"))
+            enter("}", "omp.terminator")
             continue
         nest = _LOOP_NEST.match(lines[index + 1]) if stripped == "omp.wsloop {" and index + 1 < len(lines) else None
         if nest is not None:
-            closers.append((depth, None))  # the wsloop's own brace goes
-            depth += 1
+            enter(None, None)  # the wsloop's own braces go
             continue
         match = _LOOP_NEST.match(line)
         if match is not None and closers and closers[-1] == (depth - 1, None):
             space, iv, lower, upper, step = match.groups()
             out.append(f"{space}arts.for({lower}) to({upper}) step({step}) {{{{")
             out.append(f"{space}^bb0({iv}: index):")
-            closers.append((depth, "}}"))
-            depth += 1
-            drop_terminators.append((depth, "omp.yield"))
+            enter("}}", "omp.yield")
             continue
         depth += code.count("{") - code.count("}")
         out.append(line)
