@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import re
 import subprocess
 from pathlib import Path
@@ -29,16 +28,8 @@ def test_corpus_round_trips_and_is_ssa_sound(shared_data: Path) -> None:
     files = corpus_files(shared_data)
     assert len(files) > 900, "the MLIR corpus looks incomplete"
     failures: list[str] = []
-    # Trees link children and parents (reference cycles): collecting the
-    # dropped ones in batches, not after every parse, halves the time.
-    gc.disable()
-    try:
-        for n, path in enumerate(files):
-            check_file(shared_data, path, failures)
-            if n % 100 == 99:
-                gc.collect()
-    finally:
-        gc.enable()
+    for path in files:
+        check_file(shared_data, path, failures)
     assert not failures, f"{len(failures)} of {len(files)} files:\n" + "\n".join(failures)
 
 

@@ -100,7 +100,7 @@ def checked(pass_, text: str, limit: int = 1000) -> list[str]:
 # ------------------------------------------------------------ schedule
 def test_schedule_has_structure_then_polish():
     assert len(MLIR_PHASES) == 2
-    assert [p.name for p in MLIR_PHASES[0]][:3] == ["mlir-locations", "mlir-symbols", "mlir-functions"]
+    assert [p.name for p in MLIR_PHASES[0]][:3] == ["mlir-functions", "mlir-locations", "mlir-symbols"]
     assert len({p.name for phase in MLIR_PHASES for p in phase}) == sum(len(phase) for phase in MLIR_PHASES)
 
 
@@ -209,6 +209,26 @@ def test_deleting_a_function_whose_calls_can_go():
     assert without_helper
     assert "arith.muli" not in without_helper[0]  # the call's user went with it
     assert "memref.store" in without_helper[0]
+
+
+def test_a_round_on_its_own_candidate_reuses_the_tree_and_proposes_the_same(shared_data):
+    """What the pass remembers of its candidates changes how much it parses, never what it proposes."""
+    text = (shared_data / "real-crashes" / "mlir22-canonicalize-affine-load-empty-global" / "input.mlir").read_text()
+    remembering = DeleteFunctions()
+    current, cursor = text, None
+    for step in (0, 3, 1, 5):  # accept the step-th candidate of each round, as the driver would
+        proposed = list(itertools.islice(remembering.candidates(current, cursor), step + 1))
+        cursor, accepted = proposed[step]
+        assert accepted in remembering._cut_from  # the next round goes on from the tree it has
+        fresh = [c for _, c in itertools.islice(DeleteFunctions().candidates(accepted, cursor), 20)]
+        again = [c for _, c in itertools.islice(remembering.candidates(accepted, cursor), 20)]
+        assert again == fresh and fresh
+        for candidate in again[:3]:
+            check_candidate(accepted, candidate)
+        current = accepted
+    # A text it did not make starts a new lineage: the old tree is let go.
+    list(itertools.islice(remembering.candidates(FUNCTIONS, None), 1))
+    assert all(tree.text == FUNCTIONS for tree, _ in remembering._cut_from.values())
 
 
 def test_declaration_keeps_types_attributes_and_drops_names():

@@ -44,15 +44,21 @@ def sort_key(text: str) -> tuple[int, str]:
 
 
 class _Proposals:
-    """A pass's candidates for one text, minus those not smaller or already proposed; one can be made ready ahead."""
+    """A pass's candidates for one text, minus those not smaller or already proposed; one can be made ready ahead.
 
-    def __init__(self, generator: Iterator[tuple[Any, str]], text: str, stats: Stats):
+    ``on_start(seconds, size)`` hears how long the pass took to come up with
+    its first candidate for a text of ``size`` bytes (parsing included).
+    """
+
+    def __init__(self, generator: Iterator[tuple[Any, str]], text: str, stats: Stats,
+                 on_start: Callable[[float, int], None] = lambda seconds, size: None):
         self._generator = generator
         self._limit = sort_key(text)
         self._seen: set[str] = set()
         self._stats = stats
         self._ready: list[tuple[tuple[Any, str], str]] = []
         self.exhausted = False
+        self._on_start: Callable[[float, int], None] | None = on_start
 
     def make_ready(self) -> None:
         """Compute the next proposal now (while tests run), unless one is ready."""
@@ -72,6 +78,15 @@ class _Proposals:
         return item
 
     def _pull(self) -> tuple[tuple[Any, str], str] | None:
+        if self._on_start is not None:
+            started = time.perf_counter()
+            item = self._next()
+            self._on_start(time.perf_counter() - started, self._limit[0])
+            self._on_start = None
+            return item
+        return self._next()
+
+    def _next(self) -> tuple[tuple[Any, str], str] | None:
         for proposal in self._generator:
             candidate = proposal[1]
             if sort_key(candidate) >= self._limit:
@@ -183,6 +198,7 @@ class Reducer:
         self.target: Signature | None = None
         self.original_outcome: Outcome | None = None
         self.speculate = False  # see SPECULATE_ABOVE
+        self._start_rate: float | None = None  # seconds per byte for a pass to begin a round
         self._ahead: _Ahead | None = None  # a pass's next round, begun while its candidate was tested
         self.on_verdict: Callable[[str, bool], None] = lambda key, verdict: None
         self.on_position: Callable[[Position], None] = lambda position: None
@@ -401,7 +417,7 @@ class Reducer:
         if ahead is not None and ahead.matches(current, text, cursor):
             source = ahead.source
         else:
-            source = _Proposals(current.candidates(text, cursor), text, self.stats)
+            source = _Proposals(current.candidates(text, cursor), text, self.stats, self._learn_start)
         proposals: list[tuple[Any, str]] = []
         verdicts: dict[int, bool] = {}
         speculation: dict[int, _Ahead] = {}  # index under test -> the pass's next round from it
@@ -421,6 +437,7 @@ class Reducer:
                         self._ahead = speculation.get(checked)
                         return proposals[checked]
                     speculation.pop(checked, None)
+                    proposals[checked] = None  # type: ignore[call-overload]  # refused: its text can go
                     checked += 1
                 if source.exhausted and checked >= len(proposals):
                     return None
@@ -446,13 +463,32 @@ class Reducer:
                 if not hit_pending:
                     await anyio.sleep(0)  # let the tests just started get going first
                     source.make_ready()
-                    if self.speculate and checked not in verdicts and checked not in speculation:
+                    ahead = checked not in verdicts and checked not in speculation
+                    if ahead and self._ahead_pays(proposals[checked][1]):
                         next_cursor, candidate = proposals[checked]
-                        source_after = _Proposals(current.candidates(candidate, next_cursor), candidate, self.stats)
+                        source_after = _Proposals(current.candidates(candidate, next_cursor), candidate, self.stats,
+                                                  self._learn_start)
                         source_after.make_ready()
                         speculation[checked] = _Ahead(current, candidate, next_cursor, source_after)
                 await receive.receive()
                 in_flight -= 1
+
+    def _learn_start(self, seconds: float, size: int) -> None:
+        rate = seconds / max(size, 1)
+        self._start_rate = rate if self._start_rate is None else (self._start_rate + rate) / 2
+
+    def _ahead_pays(self, candidate: str) -> bool:
+        """Begin a round from a candidate under test only when that costs less than a test.
+
+        A round begun on a candidate that is then refused is work thrown
+        away, and on a big module (a parse of megabytes against a test of
+        milliseconds) it holds a second tree in memory for nothing.
+        """
+        if not self.speculate:
+            return False
+        if self._start_rate is None or self.original_outcome is None:
+            return True
+        return self._start_rate * len(candidate) <= self.original_outcome.duration
 
     # -- verification ------------------------------------------------------
 

@@ -6,6 +6,7 @@ are found in the custom syntax of unknown dialects.
 
 from __future__ import annotations
 
+from .cache import TextCache, parsed_module
 from .lexer import MLIRParseError, Token, line_col, tokenize
 from .parser import ISOLATED_OPS, SYMBOL_DEFINING_OPS, parse
 from .tree import IMPLICIT_TERMINATORS, AliasDef, Block, Module, Op, Ref, Region, Use, Value, apply_edits
@@ -16,6 +17,8 @@ __all__ = [
     "tokenize",
     "line_col",
     "parse",
+    "parsed_module",
+    "TextCache",
     "Module",
     "Op",
     "Region",
@@ -37,9 +40,10 @@ def count_ops(text: str) -> int:
     """How many ops ``mlir-opt --mlir-print-op-generic`` prints for ``text``.
 
     The module op counts (an implicit one wraps a text that is not a single
-    ``module``), and so do terminators the custom form leaves out.
+    ``module``), and so do terminators the custom form leaves out. The parse
+    is the one the passes will ask for next (see ``cache.py``).
     """
-    return parse(text).op_count()
+    return parsed_module(text).op_count()
 
 
 def def_use_errors(module: Module) -> list[str]:

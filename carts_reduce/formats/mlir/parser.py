@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import gc
 import re
+import sys
 
 from .lexer import (
     BANG,
@@ -48,7 +49,7 @@ from .lexer import (
     _STRING_RE,
     _SUFFIX_ID,
 )
-from .tree import AliasDef, Block, Module, Op, Ref, Region, Use, Value
+from .tree import AliasDef, Block, Module, Op, Ref, Region, Use, Value, link
 
 __all__ = ["parse", "ISOLATED_OPS", "SYMBOL_DEFINING_OPS"]
 
@@ -109,7 +110,10 @@ class _Parser:
         self.text = text
         self.k, self.s, self.e, self.nl = _lex(text)
         s, e = self.s, self.e
-        self.tt = [text[a:b] for a, b in zip(s, e)]
+        # Token texts, interned: op names, types and SSA names repeat thousands of
+        # times in a big module, and the tree keeps many of them.
+        intern = sys.intern
+        self.tt = [intern(text[a:b]) for a, b in zip(s, e)]
         self.i = 0
         self.alias_candidates: list[tuple[Op | AliasDef, Ref]] = []
 
@@ -162,7 +166,7 @@ class _Parser:
     # ----------------------------------------------------------------- module
     def parse_module(self) -> Module:
         k, s, e, tt = self.k, self.s, self.e, self.tt
-        body = Block(start=0, end=0, parent=None)
+        body = Block(start=0, end=0, _parent=link(None))
         module = Module(text=self.text, body=body)
         j = 0
         while k[j] != EOF:
@@ -252,7 +256,7 @@ class _Parser:
         """Parse the region whose ``{`` is at ``self.i``; leave ``self.i`` after its ``}``."""
         k, s, e, tt = self.k, self.s, self.e, self.tt
         open_j = self.i
-        region = Region(start=s[open_j], end=s[open_j], parent=owner)
+        region = Region(start=s[open_j], end=s[open_j], _parent=link(owner))
         j = open_j + 1
         block: Block | None = None
         while True:
@@ -266,7 +270,7 @@ class _Parser:
                 region.blocks.append(block)
                 continue
             if block is None:
-                block = Block(start=s[j], end=s[j], parent=region)
+                block = Block(start=s[j], end=s[j], _parent=link(region))
                 region.blocks.append(block)
             self.i = j
             op = self.parse_op(block)
@@ -279,7 +283,7 @@ class _Parser:
 
     def parse_block_label(self, j: int, region: Region) -> tuple[Block, int]:
         k, s, e, tt = self.k, self.s, self.e, self.tt
-        block = Block(start=s[j], end=e[j], parent=region, label=tt[j])
+        block = Block(start=s[j], end=e[j], _parent=link(region), label=tt[j])
         args: list[Value] = []
         label_j = j
         j += 1
@@ -315,7 +319,7 @@ class _Parser:
                     start=s[arg_j],
                     end=e[arg_j],
                     kind="block_arg",
-                    owner=block,
+                    _owner=link(block),
                     type=self.text[s[type_start] : e[type_end - 1]] if type_end > type_start else "",
                 )
                 args.append(value)
@@ -558,7 +562,7 @@ class _Parser:
                 name = name[: name.index("<")]
         else:
             raise self.error(j, "expected an operation name")
-        op = Op(name=name, start=s[first], end=e[j], parent=parent, source=self.text, generic=generic)
+        op = Op(name=name, start=s[first], end=e[j], _parent=link(parent), source=self.text, generic=generic)
         results: list[Value] = []
         for r in result_tokens:
             t = tt[r]
@@ -567,7 +571,7 @@ class _Parser:
             if colon > 0:
                 count = int(t[colon + 1 :])
                 t = t[:colon]
-            results.append(Value(name=t, start=s[r], end=s[r] + len(t), kind="result", owner=op, count=count))
+            results.append(Value(name=t, start=s[r], end=s[r] + len(t), kind="result", _owner=link(op), count=count))
         if results:
             op.results = results
 
@@ -772,10 +776,12 @@ def _resolve(module: Module, parser: _Parser) -> None:
                 and (role == _DEFINES or (role == _MAY_DEFINE and (value is None or signature) and not labelled))
             )
             if defines:
-                arg = Value(name=name, start=start, end=end, kind="region_arg", owner=op, type=arg_type(op, token))
+                arg = Value(name=name, start=start, end=end, kind="region_arg", _owner=link(op),
+                            type=arg_type(op, token))
                 region_args.append(arg)
                 continue
-            use = Use(name=name, index=int(index) if index else None, start=start, end=end, user=op, value=value)
+            use = Use(name=name, index=int(index) if index else None, start=start, end=end, _user=link(op),
+                      _value=link(value))
             operands.append(use)
             if value is None:
                 unresolved.append(use)
@@ -832,6 +838,9 @@ def _resolve(module: Module, parser: _Parser) -> None:
 
     scope: dict[str, list[Value]] = {}
     resolve_ops(module.body.ops, scope, [], {}, [])
+    # The nested functions refer to each other: a reference cycle that would keep
+    # the parser (and its token arrays) alive until the cycle collector came by.
+    resolve_ops = resolve_op = resolve_region = None  # type: ignore[assignment]
 
 
 def parse(text: str) -> Module:
@@ -848,5 +857,10 @@ def parse(text: str) -> Module:
         raise MLIRParseError("regions are nested too deeply to parse", 1, 1) from None
     finally:
         if paused:
+            # The tree has no reference cycles (links up it are weak): reference
+            # counting frees it. Moved at once to the oldest generation, it is
+            # not walked again by every young collection while it ages.
+            gc.freeze()
+            gc.unfreeze()
             gc.enable()
     return module

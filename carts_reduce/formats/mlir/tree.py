@@ -2,7 +2,10 @@
 
 Sequences of a node (``op.results``, ``value.uses``...) are lists, or the
 shared empty tuple when empty: a tree has few objects, so parsing and freeing
-one stays cheap. The tree never owns text: every node records ``start``/``end`` offsets into
+one stays cheap. Links up the tree (``parent``, ``owner``, ``user``, a use's
+``value``) are weak references: a tree holds no reference cycle, so it is
+freed the moment its ``Module`` is dropped, and a node is valid while its
+module is referenced. The tree never owns text: every node records ``start``/``end`` offsets into
 the source string it was parsed from (Python ``str`` indices, i.e. code
 points; equal to byte offsets for ASCII input). Reduction passes build
 candidates as *edits of the original text* and re-parse them, so the tree is
@@ -88,9 +91,11 @@ Example (delete every op whose results are unused, one candidate each)::
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+import weakref
+from operator import itemgetter
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple, Union
+from typing import Any, NamedTuple, Union
 
 __all__ = [
     "Ref",
@@ -126,7 +131,22 @@ class Ref(NamedTuple):
     end: int
 
 
-@dataclass(eq=False, slots=True)
+def _nothing() -> None:
+    return None
+
+
+def link(node: object) -> Callable[[], Any]:
+    """A reference up the tree: weak, so that a tree has no reference cycles.
+
+    A parent, an owner, a user or a use's value is reached through it; the
+    tree is freed as soon as its ``Module`` is no longer referenced (nodes
+    are valid while their module is alive), without the cycle collector
+    ever having to walk it.
+    """
+    return _nothing if node is None else weakref.ref(node)
+
+
+@dataclass(eq=False, slots=True, weakref_slot=True)
 class Value:
     """An SSA value definition: an op result (group), a block or region argument."""
 
@@ -134,10 +154,14 @@ class Value:
     start: int
     end: int
     kind: str
-    owner: Union["Op", "Block"]
+    _owner: Callable[[], Union["Op", "Block"]] = field(repr=False)
     count: int = 1
     type: str | None = None
     uses: Sequence["Use"] = ()
+
+    @property
+    def owner(self) -> Union["Op", "Block"]:
+        return self._owner()
 
     def __repr__(self) -> str:
         return f"<Value {self.name} {self.kind} @{self.start}>"
@@ -151,19 +175,31 @@ class Use:
     index: int | None
     start: int
     end: int
-    user: "Op"
-    value: Value | None = None
+    _user: Callable[[], "Op"] = field(repr=False)
+    _value: Callable[[], Value | None] = field(default=_nothing, repr=False)
+
+    @property
+    def user(self) -> "Op":
+        return self._user()
+
+    @property
+    def value(self) -> Value | None:
+        return self._value()
 
     def __repr__(self) -> str:
         return f"<Use {self.name}{'' if self.index is None else f'#{self.index}'} @{self.start}>"
 
 
-@dataclass(eq=False, slots=True)
+@dataclass(eq=False, slots=True, weakref_slot=True)
 class Region:
     start: int
     end: int
-    parent: "Op"
+    _parent: Callable[[], "Op"] = field(repr=False)
     blocks: list["Block"] = field(default_factory=list)
+
+    @property
+    def parent(self) -> "Op":
+        return self._parent()
 
     def ops(self) -> Iterator["Op"]:
         for block in self.blocks:
@@ -173,26 +209,30 @@ class Region:
         return f"<Region {self.start}:{self.end} blocks={len(self.blocks)}>"
 
 
-@dataclass(eq=False, slots=True)
+@dataclass(eq=False, slots=True, weakref_slot=True)
 class Block:
     start: int
     end: int
-    parent: Region | None
+    _parent: Callable[[], Region | None] = field(repr=False)
     label: str | None = None
     label_span: tuple[int, int] | None = None
     args: Sequence[Value] = ()
     ops: list["Op"] = field(default_factory=list)
 
+    @property
+    def parent(self) -> Region | None:
+        return self._parent()
+
     def __repr__(self) -> str:
         return f"<Block {self.label or '(entry)'} ops={len(self.ops)}>"
 
 
-@dataclass(eq=False, slots=True)
+@dataclass(eq=False, slots=True, weakref_slot=True)
 class Op:
     name: str
     start: int
     end: int
-    parent: Block | None
+    _parent: Callable[[], Block | None] = field(repr=False)
     source: str = field(repr=False)
     generic: bool = False
     results: Sequence[Value] = ()
@@ -209,6 +249,10 @@ class Op:
     # Header SSA tokens as [start, end, role, before_first_region], sorted into
     # uses and region-argument definitions once scopes are known (parser.py).
     _header_values: Sequence[list] = field(default=(), repr=False)
+
+    @property
+    def parent(self) -> Block | None:
+        return self._parent()
 
     @property
     def text(self) -> str:
@@ -395,13 +439,16 @@ class Module:
         return self.print()
 
 
+_SPAN = itemgetter(0, 1)
+
+
 def apply_edits(text: str, edits: Iterable[tuple[int, int, str]]) -> str:
     """Replace each ``text[start:end]`` by its replacement, all offsets in ``text``.
 
     Edits may come in any order; overlapping edits raise ``ValueError``
     (two edits at the same point are allowed when at most one is non-empty).
     """
-    ordered = sorted(edits, key=lambda edit: (edit[0], edit[1]))
+    ordered = sorted(edits, key=_SPAN)
     out: list[str] = []
     pos = 0
     for start, end, replacement in ordered:

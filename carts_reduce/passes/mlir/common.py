@@ -15,14 +15,16 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import cached_property
+from operator import attrgetter
 
 from carts_reduce.formats.mlir import (
     MLIRParseError,
     Module,
     Op,
+    TextCache,
     apply_edits,
-    parse,
+    parsed_module,
     tokenize,
 )
 from carts_reduce.formats.mlir.lexer import COMMENT, PUNCT, WS, Token
@@ -101,6 +103,16 @@ class Tree:
         return found
 
     @cached_property
+    def module_blocks(self) -> list[Block]:
+        """The blocks that hold module-level ops: the top level's, then those of every ``module`` op."""
+        found = [self.module.body]
+        for op in self.ops:
+            if is_module(op):
+                for region in op.regions:
+                    found.extend(region.blocks)
+        return found
+
+    @cached_property
     def symbol_users(self) -> dict[str, list[Op]]:
         users: dict[str, list[Op]] = {}
         for op in self.ops:
@@ -125,17 +137,25 @@ class Tree:
         return name
 
 
-@lru_cache(maxsize=8)
-def parsed(text: str) -> Tree | None:
-    """The parse of ``text`` (memoised), or ``None`` when it does not parse: then no pass proposes anything.
-
-    One cache for every MLIR pass: a candidate parsed while it was checked or
-    tested is, once accepted, the text the next pass starts from.
-    """
+def _tree_or_none(text: str) -> Tree | None:
     try:
-        return Tree(parse(text))
+        return Tree(parsed_module(text))
     except (MLIRParseError, ValueError, RecursionError):
         return None
+
+
+_TREES: TextCache[Tree | None] = TextCache(_tree_or_none)
+
+
+def parsed(text: str) -> Tree | None:
+    """The parse of ``text`` (remembered), or ``None`` when it does not parse: then no pass proposes anything.
+
+    One cache for every MLIR pass, over the parses every part of carts-reduce
+    shares: a candidate parsed while it was checked or tested is, once
+    accepted, the text the next pass starts from; the input's op count
+    parsed it first.
+    """
+    return _TREES.get(text)
 
 
 # ---------------------------------------------------------------- structure
@@ -187,15 +207,18 @@ def inside(op: Op, ancestor: Op) -> bool:
     return False
 
 
-def deletion_closure(tree: Tree, roots: Iterable[Op]) -> list[Op] | None:
+def deletion_closure(tree: Tree, roots: Iterable[Op], deleted: Iterable[int] = ()) -> list[Op] | None:
     """The outermost ops to delete so that deleting ``roots`` leaves a well-formed module.
 
     Users of deleted values and symbols go too, transitively; a terminator,
     or the op a loop wrapper holds, takes its enclosing op along. ``None``
     when that would reach the terminator of an isolated op's body (a
-    function's return) or a module.
+    function's return) or a module. ``deleted`` holds the ids of ops (all
+    of them, nested ones included) already cut from the text: they are not
+    taken again.
     """
-    gone: set[int] = set()
+    gone: set[int] = set(deleted)
+    taken: list[Op] = []
     work = list(roots)
     while work:
         op = work.pop()
@@ -209,21 +232,35 @@ def deletion_closure(tree: Tree, roots: Iterable[Op]) -> list[Op] | None:
                 return None
             work.append(parent)
             continue
-        for inner in op.walk():
-            gone.add(id(inner))
-        for inner in op.walk():
-            for value in inner.definitions():
-                work.extend(use.user for use in value.uses)
+        taken.append(op)
+        inner_ops = list(op.walk())
+        gone.update(map(id, inner_ops))
+        # Values defined inside an op isolated from above are used inside it only: of
+        # those, only its results reach out (a function's body is not walked value by value).
+        for value in op.results if op.isolated else (v for inner in inner_ops for v in inner.definitions()):
+            work.extend(use.user for use in value.uses)
+        for inner in inner_ops:
             if inner.symbol is not None:
                 work.extend(tree.symbol_users.get(inner.symbol.name, ()))
-    outer = []
-    for op in tree.ops:
-        if id(op) in gone and (op.parent_op is None or id(op.parent_op) not in gone):
-            outer.append(op)
+    # The ops taken whole whose enclosing op stays, in text order (a later one may hold an earlier one).
+    outer = [op for op in taken if not _covered(op.parent_op, gone)]
+    outer.sort(key=_START)
     return outer
 
 
-def _covered(op: Op, gone: set[int]) -> bool:
+_START = attrgetter("start")
+
+
+def outermost(ops: Iterable[Op]) -> list[Op]:
+    """The ops none of the others holds, in text order."""
+    ops = list(ops)
+    ids = {id(op) for op in ops}
+    kept = [op for op in ops if not _covered(op.parent_op, ids)]
+    kept.sort(key=_START)
+    return kept
+
+
+def _covered(op: Op | None, gone: set[int]) -> bool:
     while op is not None:
         if id(op) in gone:
             return True

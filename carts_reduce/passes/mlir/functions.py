@@ -21,6 +21,7 @@ from carts_reduce.passes.mlir.common import (
     edit,
     inside,
     is_module,
+    outermost,
     paren_group_at,
     parsed,
     split_top,
@@ -32,9 +33,7 @@ _FUNCTIONS = frozenset({"func.func", "func", "llvm.func", "gpu.func", "spirv.fun
 def functions(tree: Tree) -> list[Op]:
     """Module-level ops that define a symbol and hold a body (function definitions)."""
     found = []
-    for block in tree.blocks:
-        if block.parent is not None and not is_module(block.parent.parent):
-            continue
+    for block in tree.module_blocks:
         for op in block.ops:
             if op.symbol is not None and op.regions and any(r.blocks for r in op.regions) and not is_module(op):
                 if op.isolated and "global" not in op.name:
@@ -43,27 +42,54 @@ def functions(tree: Tree) -> list[Op]:
 
 
 class DeleteFunctions(Pass):
-    """ddmin over the function definitions; each takes its call sites and their slices along."""
+    """ddmin over the function definitions; each takes its call sites and their slices along.
+
+    Each candidate is remembered as the text it was cut from and the ops cut
+    (the last few of them): a round on one of its own candidates, once
+    accepted, goes on with the tree it already has instead of parsing the
+    new text. On a big module the first candidates take half of it, a
+    quarter..., and every parse saved is one of megabytes.
+    """
 
     name = "mlir-functions"
+    #: Candidates remembered (their texts stay alive meanwhile): enough for those in flight and
+    #: made ready with --jobs 2 when one is accepted; past that a round parses as before.
+    REMEMBERED = 4
+
+    def __init__(self) -> None:
+        self._cut_from: dict[str, tuple[Tree, tuple[Op, ...]]] = {}
 
     def candidates(self, text: str, cursor: Cursor) -> Iterator[tuple[Cursor, str]]:
-        tree = parsed(text)
-        if tree is None:
-            return
-        units = functions(tree)
+        known = self._cut_from.get(text)
+        if known is None:
+            self._cut_from.clear()  # another lineage of texts: let the old tree go
+            tree = parsed(text)
+            if tree is None:
+                return
+            cut: tuple[Op, ...] = ()
+        else:
+            tree, cut = known
+        deleted = {id(op) for op in cut}  # what they hold is covered through them
+        units = [op for op in functions(tree) if id(op) not in deleted]
         seen: set[tuple[int, ...]] = set()
         for position, removed in chunk_removals(len(units), cursor and tuple(cursor)):
-            closure = deletion_closure(tree, units[removed.start : removed.stop])
-            if closure is None:
+            closure = deletion_closure(tree, units[removed.start : removed.stop], deleted)
+            if not closure:
                 continue
             key = tuple(op.start for op in closure)
             if key in seen:
                 continue
             seen.add(key)
-            candidate = edit(text, deletion_edits(closure))
+            taken = outermost([*cut, *closure])  # a function cut now may hold a call cut before
+            candidate = edit(tree.text, deletion_edits(taken))
             if candidate is not None:
+                self._remember(candidate, tree, tuple(taken))
                 yield position, candidate
+
+    def _remember(self, candidate: str, tree: Tree, cut: tuple[Op, ...]) -> None:
+        self._cut_from[candidate] = (tree, cut)
+        while len(self._cut_from) > self.REMEMBERED:
+            del self._cut_from[next(iter(self._cut_from))]
 
 
 class DeclareFunctions(Pass):

@@ -106,9 +106,7 @@ def unused_symbol_ops(tree: Tree) -> list[Op]:
     """Module-level globals, declarations and private symbols that nothing outside themselves references."""
     found = []
     in_aliases = {ref.name for alias in tree.module.aliases for ref in alias.symbol_refs}
-    for block in tree.blocks:
-        if not (block.parent is None or is_module(block.parent.parent)):
-            continue
+    for block in tree.module_blocks:
         for op in block.ops:
             if op.symbol is None or is_module(op) or op.symbol.name in in_aliases:
                 continue
