@@ -66,6 +66,8 @@ class Job:
     standin: bool = False
     predicates_file: Path | None = None
     phases: list | None = None  # the pass schedule, when not the format's own
+    # Ctrl-C stops the job and keeps its best; off when a caller runs several jobs and stops them itself.
+    watch_signals: bool = True
 
 
 @dataclass
@@ -88,6 +90,7 @@ class Probe:
     signature: Signature | None
     description: str  # what happened, in a line
     seconds: float
+    stage: str | None = None  # where it fails, when the stage was searched rather than given
 
 
 async def probe(job: Job, run=run_test) -> Probe:
@@ -113,12 +116,8 @@ def derive_timeout(durations: list[float]) -> float:
     return max(1.0, 5.0 * max(durations) + 0.5)
 
 
-async def run_job(job: Job, view, argv: list[str] | None = None, run=run_test, watch_signals: bool = True) -> JobResult:
-    """Reduce ``job``'s input; Ctrl-C (when ``watch_signals``) keeps the best so far, resumable.
-
-    A caller that runs several jobs at once watches signals itself and cancels
-    them: a cancelled job leaves its output and state dir to resume from.
-    """
+async def run_job(job: Job, view, argv: list[str] | None = None, run=run_test) -> JobResult:
+    """Reduce ``job``'s input; Ctrl-C (when ``job.watch_signals``) keeps the best so far, resumable."""
     settings = Settings(
         jobs=job.jobs,
         timeout=job.timeout or ORIGINAL_TIMEOUT,
@@ -155,7 +154,7 @@ async def run_job(job: Job, view, argv: list[str] | None = None, run=run_test, w
     failure: Exception | None = None
     try:
         async with anyio.create_task_group() as group:
-            if watch_signals:
+            if job.watch_signals:
                 group.start_soon(stop_on_signals, group.cancel_scope, result)
             try:
                 await _reduce(job, reducer, state, settings, view, result)

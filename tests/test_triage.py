@@ -13,39 +13,34 @@ from pathlib import Path
 
 import pytest
 
+import triage_suite
 from conftest import ROOT, STANDIN_CARTS
 
 CLI = [sys.executable, "-m", "carts_reduce"]
 EXAMPLE = ROOT / "examples" / "alloc3d.mlir"
-# Real CARTS files on which the stand-in's canonicalize-memrefs crashes, and two on which it does not.
-CRASHING = [
-    "raise_memref_dimensionality_helper_escape_bails__7ce5364b.mlir",
-    "raise_memref_dimensionality_helper_escape_bails__474ffc5f.mlir",
-    "raise_memref_dimensionality_nd_alias_null_check__be67604e.mlir",
-]
-PASSING = ["2mm__b5901b09.mlir", "3mm_seq__f17ecd97.mlir"]
+#: The survey's tests (each input once, with the culprit search's bisection): a count past it stops
+#: or kills something in the middle of the reductions.
+IN_REDUCTIONS = 150
 
 
 @pytest.fixture(scope="module")
-def inputs(shared_data, tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("inputs")
-    for name in CRASHING + PASSING:
-        source = shared_data / "mlir-carts" / name
-        if not source.exists():
-            pytest.skip(f"{source} is not in the shared data")
-        shutil.copy(source, folder / name)
-    shutil.copy(EXAMPLE, folder / "alloc3d.mlir")
-    return folder
+def suite(shared_data, tmp_path_factory) -> triage_suite.Suite:
+    absent = triage_suite.missing(shared_data)
+    if absent:
+        pytest.skip(f"the shared data lacks {', '.join(absent)}")
+    return triage_suite.build(shared_data, tmp_path_factory.mktemp("suite"))
 
 
-def triage(inputs: Path, out: Path, *extra: str, command: str | None = None, env=None, check=True):
-    args = CLI + ["triage", str(inputs), "--pass", "canonicalize-memrefs", "--carts", str(STANDIN_CARTS),
-                  "-o", str(out), "--corpus", str(out.parent / (out.name + "-corpus")), "-j", "2", "-q", *extra]
-    if command:
-        args += ["--command", command]
-    proc = subprocess.run(args, capture_output=True, text=True, timeout=900, env=env)
-    if check:
-        assert proc.returncode == 0, proc.stderr
+def triage_args(inputs: Path, out: Path, *extra: str, command: str | None = None) -> list[str]:
+    args = CLI + ["triage", str(inputs), "--carts", str(STANDIN_CARTS), "-o", str(out),
+                  "--corpus", str(out.parent / (out.name + "-corpus")), "-j", "2", "-q", *extra]
+    return args + (["--command", command] if command else [])
+
+
+def triage(inputs: Path, out: Path, *extra: str, command: str | None = None, env=None):
+    proc = subprocess.run(triage_args(inputs, out, *extra, command=command), capture_output=True, text=True,
+                          timeout=1200, env=env)
+    assert proc.returncode == 0, proc.stderr
     return proc
 
 
@@ -67,54 +62,60 @@ def outputs(out: Path) -> dict[str, bytes]:
 
 
 @pytest.fixture(scope="module")
-def baseline(inputs, tmp_path_factory) -> Path:
+def baseline(suite, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("local") / "triage"
-    triage(inputs, out)
+    triage(suite.folder, out)
     return out
 
 
-def test_real_failures_are_grouped_reduced_once_filed_and_reported(inputs, baseline):
+def test_24_inputs_give_three_bugs_three_cases_and_two_passing_inputs(suite, baseline):
     summary = json.loads((baseline / "triage.json").read_text())
-    assert summary["inputs"] == 6
-    [bug] = summary["bugs"]
-    assert bug["stage"] == "canonicalize-memrefs"
-    assert "CanonicalizeMemrefsPass::runOnOperation" in bug["signature"]
-    assert bug["inputs"] == 4
-    # The smallest input is the one reduced; the others are listed as its duplicates.
-    sizes = {p.name: p.stat().st_size for p in inputs.iterdir()}
-    assert Path(bug["representative"]).name == min((n for n in sizes if n not in PASSING), key=sizes.get)
-    assert sorted(Path(p).name for p in bug["duplicates"] + [bug["representative"]]) == sorted(CRASHING + ["alloc3d.mlir"])
-    assert sorted(Path(p["path"]).name for p in summary["passing"]) == sorted(PASSING)
-    reduced = baseline / bug["reduced_file"]
-    assert reduced.stat().st_size < sizes[Path(bug["representative"]).name]
+    assert summary["inputs"] == 24
+    bugs = {bug["stage"]: bug for bug in summary["bugs"]}
+    assert sorted(bugs) == sorted(suite.by_bug)  # each found in its own stage by the culprit search
+    assert "CanonicalizeMemrefsPass::runOnOperation" in bugs["canonicalize-memrefs"]["signature"]
+    assert bugs["concurrency"]["signature"].startswith("SIGSEGV")
+    assert "Error when converting OpenMP to ARTS" in (baseline / bugs["openmp-to-arts"]["report"]).read_text()
+    for stage, inputs in suite.by_bug.items():
+        bug = bugs[stage]
+        assert bug["inputs"] == len(inputs)
+        # The smallest input is the one reduced; the others are listed as its duplicates.
+        smallest = min(inputs, key=lambda p: (p.stat().st_size, str(p)))
+        assert bug["representative"] == str(smallest)
+        assert sorted(bug["duplicates"]) == sorted(str(p) for p in inputs if p != smallest)
+        reduced = baseline / bug["reduced_file"]
+        assert 0 < reduced.stat().st_size < smallest.stat().st_size
+        report = (baseline / bug["report"]).read_text()
+        assert report.startswith(f"# `--{stage}`")
+    assert sorted(p["path"] for p in summary["passing"]) == sorted(str(p) for p in suite.passing)
     corpus = baseline.parent / "triage-corpus"
-    cases = [d for d in corpus.iterdir() if (d / "case.toml").exists()]
-    assert [c.name for c in cases] == [bug["corpus_id"]]
-    assert (corpus / bug["corpus_id"] / "input.mlir").read_bytes() == reduced.read_bytes()
-    report = (baseline / bug["report"]).read_text()
-    assert report.startswith("# `--canonicalize-memrefs`: SIGABRT")
+    cases = sorted(d.name for d in corpus.iterdir() if (d / "case.toml").exists())
+    assert cases == sorted(bug["corpus_id"] for bug in summary["bugs"])  # three cases, no duplicate
+    for bug in summary["bugs"]:
+        assert (corpus / bug["corpus_id"] / "input.mlir").read_bytes() == (baseline / bug["reduced_file"]).read_bytes()
     markdown = (baseline / "triage.md").read_text()
-    assert "| bug-1 | `canonicalize-memrefs` |" in markdown
-    for name in PASSING:
-        assert name in markdown.split("## Inputs that did not fail")[1]
-    assert sum(1 for _ in (baseline / "survey.jsonl").open()) == 6
+    for bug in summary["bugs"]:
+        assert f"| bug-{bug['number']} | `{bug['stage']}` |" in markdown
+    for path in suite.passing:
+        assert str(path) in markdown.split("## Inputs that did not fail")[1]
+    assert sum(1 for _ in (baseline / "survey.jsonl").open()) == 24
 
 
-def test_a_second_run_finds_everything_done_and_changes_nothing(inputs, baseline, tmp_path):
+def test_a_second_run_finds_everything_done_and_changes_nothing(suite, baseline, tmp_path):
     copy = tmp_path / "triage"
     shutil.copytree(baseline, copy)
     shutil.copytree(baseline.parent / "triage-corpus", tmp_path / "triage-corpus")
     log = tmp_path / "standin.log"
-    triage(inputs, copy, env={**os.environ, "CARTS_STANDIN_LOG": str(log)})
+    triage(suite.folder, copy, env={**os.environ, "CARTS_STANDIN_LOG": str(log)})
     assert outputs(copy) == outputs(baseline)
     # Nothing surveyed or reduced again: only each bug's report reruns its reduced case.
-    tests = [line for line in log.read_text().splitlines() if line.startswith("run ")]
-    assert tests == ["run input.mlir --canonicalize-memrefs"]
+    tests = [line for line in log.read_text().splitlines() if line.split()[0] in ("run", "compile")]
+    assert len(tests) == 3 and all("input.mlir" in line for line in tests)
 
 
-def test_the_same_outputs_on_a_local_dask_cluster(inputs, baseline, tmp_path):
+def test_the_same_outputs_on_a_local_dask_cluster(suite, baseline, tmp_path):
     out = tmp_path / "triage"
-    triage(inputs, out, "--cluster", "local:2")
+    triage(suite.folder, out, "--cluster", "local:2")
     assert outputs(out) == outputs(baseline)
     assert json.loads((out / "triage.json").read_text())["executor"] == "local:2"
 
@@ -130,39 +131,47 @@ def _counting_wrapper(tmp_path: Path, at: int, action: str) -> str:
         'exec "$@"\n'
     )
     script.chmod(0o755)
-    return f"{script} {{carts}} run {{input}} --{{stage}}"
+    return f"{script} {{carts}} run {{input}} --{{stage}}"  # what the default command runs, counted
 
 
-def test_a_dask_worker_killed_mid_triage_loses_nothing(inputs, baseline, tmp_path):
+@pytest.fixture(scope="module")
+def wrapped_baseline(suite, tmp_path_factory) -> Path:
+    """The triage through the counting wrapper, nothing stopped or killed: what the others must match."""
+    scratch = tmp_path_factory.mktemp("wrapped")
+    out = scratch / "triage"
+    triage(suite.folder, out, "--from", "source", command=_counting_wrapper(scratch, 0, "true"))
+    return out
+
+
+def test_a_dask_worker_killed_mid_triage_loses_nothing(suite, wrapped_baseline, tmp_path):
     killed = tmp_path / "killed"
-    # The 15th test (in the reduction, after the 6 survey runs) kills the Dask
-    # worker running it, as a machine lost mid-test would.
-    command = _counting_wrapper(tmp_path, 15, f"touch {killed}; kill -9 $PPID")
+    # A test in the middle of the reductions kills the Dask worker running it, as a
+    # machine lost mid-test would.
+    command = _counting_wrapper(tmp_path, IN_REDUCTIONS, f"touch {killed}; kill -9 $PPID")
     out = tmp_path / "triage"
-    triage(inputs, out, "--cluster", "local:2", command=command)
+    triage(suite.folder, out, "--cluster", "local:2", "--from", "source", command=command)
     assert killed.exists()
-    assert outputs(out) == outputs(baseline)
+    assert outputs(out) == outputs(wrapped_baseline)
 
 
-def test_a_stopped_triage_goes_on_where_it_was(inputs, baseline, tmp_path):
+def test_a_stopped_triage_goes_on_where_it_was(suite, wrapped_baseline, tmp_path):
     pid_file = tmp_path / "pid"
-    # The 12th test stops the triage (as Ctrl-C would) in the middle of its reduction.
-    command = _counting_wrapper(tmp_path, 12, f"kill -INT $(cat {pid_file})")
+    # A test in the middle of the reductions stops the triage, as Ctrl-C would.
+    command = _counting_wrapper(tmp_path, IN_REDUCTIONS, f"kill -INT $(cat {pid_file})")
     out = tmp_path / "triage"
-    args = CLI + ["triage", str(inputs), "--pass", "canonicalize-memrefs", "--carts", str(STANDIN_CARTS),
-                  "-o", str(out), "--corpus", str(tmp_path / "triage-corpus"), "-j", "2", "-q", "--command", command]
+    args = triage_args(suite.folder, out, "--from", "source", command=command)
     with subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
         pid_file.write_text(str(proc.pid))
         _, stderr = proc.communicate(timeout=900)
     assert proc.returncode == 130, stderr
     assert "run the same command again" in stderr
     assert not (out / "triage.md").exists()
-    assert list(out.glob("bug-1/*.state"))  # the reduction's state, to resume from
-    rerun = subprocess.run(args, capture_output=True, text=True, timeout=900)
+    assert list(out.glob("bug-*/*.state"))  # the reductions' state, to resume from
+    rerun = subprocess.run(args, capture_output=True, text=True, timeout=1200)
     assert rerun.returncode == 0, rerun.stderr
-    assert outputs(out) == outputs(baseline)
+    assert outputs(out) == outputs(wrapped_baseline)
     # Every input was run once in all: the second run took the first one's findings.
-    assert sum(1 for _ in (out / "survey.jsonl").open()) == 6
+    assert sum(1 for _ in (out / "survey.jsonl").open()) == 24
 
 
 def test_the_summary_page_shows_every_row_and_the_chart_in_a_real_browser(baseline):
@@ -210,7 +219,7 @@ def test_bad_inputs_are_one_line_and_exit_2(tmp_path):
     ]
     for args, message in cases:
         proc = subprocess.run(
-            CLI + ["triage", *args, "--pass", "canonicalize-memrefs", "--carts", str(STANDIN_CARTS),
+            CLI + ["triage", *args, "--carts", str(STANDIN_CARTS),
                    "-o", str(tmp_path / "out")],
             capture_output=True, text=True, timeout=300,
         )
@@ -221,6 +230,7 @@ def test_bad_inputs_are_one_line_and_exit_2(tmp_path):
 
 def test_triage_takes_every_test_option_of_the_single_input_command():
     from dataclasses import fields
+    from typing import get_type_hints
 
     from carts_reduce.options import TestOptions
 
@@ -230,7 +240,9 @@ def test_triage_takes_every_test_option_of_the_single_input_command():
                               env={**os.environ, "COLUMNS": "300"})
         assert proc.returncode == 0
         helps[tuple(command)] = proc.stdout
+    hints = get_type_hints(TestOptions, include_extras=True)
     for item in fields(TestOptions):
-        flag = "--pass" if item.name == "stage" else "--format" if item.name == "fmt" else \
-            "--predicates" if item.name == "predicates_file" else "--" + item.name.replace("_", "-")
+        info = hints[item.name].__metadata__[0]  # typer keeps a first flag as the option's "default"
+        declared = [info.default, *info.param_decls]
+        flag = next((d for d in declared if isinstance(d, str) and d.startswith("--")), "--" + item.name.replace("_", "-"))
         assert flag in helps[()] and flag in helps[("triage",)], flag

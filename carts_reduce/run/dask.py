@@ -97,13 +97,16 @@ class DaskExecutor(Executor):
 
     async def _run(self, spec: TestSpec) -> Outcome:
         from distributed import KilledWorker
+        from distributed.client import FutureCancelledError
 
         for _ in range(MAX_SUBMISSIONS):
             future = self.client.submit(run_on_worker, spec, pure=False)
             try:
                 return await future
-            except KilledWorker:
-                self.resubmitted += 1  # its workers died under it: run it afresh
+            except (KilledWorker, FutureCancelledError):
+                # Its workers died under it, or the cluster dropped it (a worker it thought
+                # lost): run it afresh. Caught before the cancellation it derives from.
+                self.resubmitted += 1
             except anyio.get_cancelled_exc_class():
                 future.release()  # the worker sees it is no longer wanted and kills it
                 raise

@@ -28,6 +28,7 @@ class Bug:
     corpus_id: str | None = None
     corpus_note: str | None = None
     status: str = "waiting"  # waiting, reducing, reduced, not reduced: why
+    notes: list[str] = field(default_factory=list)  # what the pipeline layer said (a cut it could not make, ...)
     live: object | None = field(default=None, repr=False)  # the running reduction, for the live table
 
     @property

@@ -42,8 +42,9 @@ def triage_command(
     """
     try:
         paths = collect(inputs)
-        maker = JobMaker(tests)
+        maker = JobMaker(tests, search_stage=True)
         survey_jobs = [maker.job(path, output / ".survey" / path.name) for path in paths]
+        request = maker.request(survey_jobs[0])
     except UsageError as error:
         raise fail(str(error)) from None
     output.mkdir(parents=True, exist_ok=True)
@@ -53,7 +54,7 @@ def triage_command(
 
         view = LiveTable(err)
     try:
-        triage = anyio.run(_triage_on_executor, maker, survey_jobs, output, corpus, tests, view)
+        triage = anyio.run(_triage_on_executor, maker, survey_jobs, request, output, corpus, tests, view)
     except ExecutorError as error:
         raise fail(f"{error}; run the same command again to go on") from None
     if triage.interrupted:
@@ -65,10 +66,10 @@ def triage_command(
     out.print(str(output / MARKDOWN_FILE), markup=False, soft_wrap=True)
 
 
-async def _triage_on_executor(maker, survey_jobs, output, corpus, tests, view):
+async def _triage_on_executor(maker, survey_jobs, request, output, corpus, tests, view):
     async with open_executor(tests.cluster, tests.jobs) as executor:
         try:
-            return await run_triage(maker, survey_jobs, output, corpus, executor, _fingerprint(tests), view)
+            return await run_triage(maker, survey_jobs, request, output, corpus, executor, _fingerprint(tests), view)
         except BaseExceptionGroup as group:
             raise unwrap_group(group) from None
 

@@ -1,8 +1,11 @@
 """A triage from start to end: survey, group, reduce each bug, file it, report it.
 
-The reductions run at the same time, one job per bug, their tests sharing
-the executor's capacity; each is the same job a single-input run would be,
-so its result does not depend on the others or on the executor. Everything
+Each input is run once: through the pipeline layer's culprit search when no
+stage was given (its failing stage and signature), else once at the stage.
+The reductions run at the same time, one per bug, each handed to the
+pipeline layer exactly as a single-input run would be (its stage known), their
+tests sharing the executor's capacity; so a result does not depend on the
+others or on the executor. Everything
 a triage learns is on disk as soon as it is known (``survey.jsonl``, each
 bug's output and state dir), so running the same command again goes on
 where a stopped one was.
@@ -11,15 +14,18 @@ where a stopped one was.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import anyio
 
 from carts_reduce.corpus.report import render_report, rerun_record
 from carts_reduce.corpus.store import add_case
-from carts_reduce.job import Job, run_job, stop_on_signals
+from carts_reduce.job import Job, Probe, probe, stop_on_signals
 from carts_reduce.options import JobMaker
+from carts_reduce.pipeline.culprit import CULPRIT_TIMEOUT, CulpritError, find_culprit
+from carts_reduce.pipeline.passlist import PassListError
+from carts_reduce.pipeline.plan import Request, reduce_pipeline
 from carts_reduce.record import ReductionRecord
 from carts_reduce.run.executor import Executor
 from carts_reduce.search.driver import NotInteresting
@@ -60,7 +66,7 @@ class Quiet:
     def stop(self) -> None: ...
 
 
-async def run_triage(maker: JobMaker, survey_jobs: list[Job], out: Path, corpus: Path | None,
+async def run_triage(maker: JobMaker, survey_jobs: list[Job], request: Request, out: Path, corpus: Path | None,
                      executor: Executor, fingerprint: str, view=None) -> Triage:
     """Triage the inputs of ``survey_jobs`` into ``out``; see the module's docstring."""
     view = view or Quiet()
@@ -69,13 +75,17 @@ async def run_triage(maker: JobMaker, survey_jobs: list[Job], out: Path, corpus:
     async with anyio.create_task_group() as group_scope:
         group_scope.start_soon(stop_on_signals, group_scope.cancel_scope, triage)
         view.survey_started(len(survey_jobs))
-        triage.inputs = await Survey(out, fingerprint).run(survey_jobs, executor.run, view.found)
+        examine = lambda job: _examine(job, request, executor)  # noqa: E731
+        triage.inputs = await Survey(out, fingerprint).run(survey_jobs, examine, view.found)
         triage.bugs = group(triage.inputs, out)
         view.bugs_found(triage)
         async with anyio.create_task_group() as reductions:
             for bug in triage.bugs:
-                reductions.start_soon(_settle, bug, maker, corpus, executor, view)
+                reductions.start_soon(_settle, bug, maker, request, corpus, executor, view)
         group_scope.cancel_scope.cancel()  # the signal watcher
+    for bug in triage.bugs:
+        if bug.status in ("waiting", "reducing") and not triage.interrupted:
+            bug.status = "not reduced: its reduction stopped; run the same command again to go on"
     view.stop()
     triage.wall_seconds = time.monotonic() - triage.started
     triage.busy_seconds = executor.busy_seconds
@@ -83,27 +93,47 @@ async def run_triage(maker: JobMaker, survey_jobs: list[Job], out: Path, corpus:
     return triage
 
 
-async def _settle(bug: Bug, maker: JobMaker, corpus: Path | None, executor: Executor, view) -> None:
+async def _examine(job: Job, request: Request, executor: Executor) -> Probe:
+    """One input run once: its culprit stage where none was given, else the given stage's verdict."""
+    if not request.find_stage:
+        return await probe(job, executor.run)
+    started = time.monotonic()
+    try:
+        culprit = await find_culprit(
+            job.text, job.tool, request.pipeline, predicate=job.predicate, run=executor.run,
+            frames=int(job.predicate_options.get("frames") or 3), name=str(job.input_path),
+            timeout=job.timeout or CULPRIT_TIMEOUT,
+        )
+    except CulpritError as error:
+        return Probe(False, None, str(error), time.monotonic() - started)
+    return Probe(True, culprit.signature, f"{culprit.line()}: {culprit.signature.summary()}",
+                 time.monotonic() - started, stage=culprit.stage)
+
+
+async def _settle(bug: Bug, maker: JobMaker, request: Request, corpus: Path | None, executor: Executor, view) -> None:
     """Reduce one bug (or take its finished reduction), file it, and write its report."""
     bug.folder.mkdir(parents=True, exist_ok=True)
     output = bug.output_path()
     bug.log = bug.folder / LOG_FILE
-    record = _finished(bug, output)
+    record, reduced = _finished(bug, output)
     if record is None:
         job = await anyio.to_thread.run_sync(
             lambda: maker.job(Path(bug.representative.path), output, json_log=bug.log)
         )
-        job.jobs = executor.capacity
+        # The stage is known from the survey: the pipeline layer need not search it again.
+        job = replace(job, jobs=executor.capacity, watch_signals=False, tool=replace(job.tool, stage=bug.stage))
         bug.status = "reducing"
         view.changed()
         try:
-            result = await run_job(job, _BugView(bug, view), run=executor.run, watch_signals=False)
-        except NotInteresting as error:
+            result = await reduce_pipeline(job, replace(request, find_stage=False), lambda _: _BugView(bug, view),
+                                           bug.notes.append, run=executor.run)
+        except (NotInteresting, PassListError) as error:
             bug.status = f"not reduced: {error}"
             view.changed()
             return
-        record = result.record
-    bug.record, bug.reduced, bug.status = record, output, "reduced"
+        record, reduced = result.record, Path(result.record.output)
+    bug.record, bug.reduced, bug.status = record, reduced, "reduced"
+    output = reduced
     if corpus is not None:
         added = add_case(output, corpus)
         bug.corpus_id, bug.corpus_note = added.case.id, added.message()
@@ -114,16 +144,22 @@ async def _settle(bug: Bug, maker: JobMaker, corpus: Path | None, executor: Exec
     view.changed()
 
 
-def _finished(bug: Bug, output: Path) -> ReductionRecord | None:
-    """The record of this bug's reduction when a run before this one finished it."""
-    path = ReductionRecord.path_for(output)
-    if not path.exists() or not output.exists() or State.beside(output, {}).exists:
-        return None
-    try:
-        record = ReductionRecord.load(path)
-    except (ValueError, TypeError):
-        return None
-    return record if record.input_sha256 == bug.representative.sha256 else None
+def _finished(bug: Bug, output: Path) -> tuple[ReductionRecord | None, Path]:
+    """The record and result of this bug's reduction when a run before this one finished it.
+
+    Cut at its stage, a reduction's result is the module entering that stage (``.mlir``).
+    """
+    for result in dict.fromkeys([output, output.with_suffix(".mlir")]):
+        path = ReductionRecord.path_for(result)
+        if not path.exists() or not result.exists() or State.beside(result, {}).exists:
+            continue
+        try:
+            record = ReductionRecord.load(path)
+        except (ValueError, TypeError):
+            continue
+        if record.input_sha256 == bug.representative.sha256 or (record.pipeline or {}).get("start_from"):
+            return record, result
+    return None, output
 
 
 class _BugView:

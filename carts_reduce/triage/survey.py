@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import anyio
 
-from carts_reduce.job import Job, probe
+from carts_reduce.job import Job, Probe
 
 SURVEY_FILE = "survey.jsonl"
 
@@ -65,18 +65,19 @@ class Survey:
         with open(self.path, "a") as stream:
             stream.write(json.dumps({"options": self.fingerprint, **asdict(finding)}) + "\n")
 
-    async def run(self, jobs: list[Job], run: Callable, on_finding: Callable[[Finding], None]) -> list[Finding]:
-        """A finding per job's input, in the jobs' order; the ones not known yet run at once."""
+    async def run(self, jobs: list[Job], examine: Callable[[Job], Awaitable[Probe]],
+                  on_finding: Callable[[Finding], None]) -> list[Finding]:
+        """A finding per job's input, in the jobs' order; the ones not known yet are examined at once."""
         findings: list[Finding | None] = [None] * len(jobs)
 
         async def one(index: int, job: Job) -> None:
-            result = await probe(job, run)
+            result = await examine(job)
             finding = Finding(
                 path=str(job.input_path),
                 sha256=digest_bytes(job.text),
                 bytes=len(job.text.encode("utf-8", "surrogateescape")),
                 failing=result.interesting,
-                stage=job.tool.stage if result.interesting else None,
+                stage=(result.stage or job.tool.stage) if result.interesting else None,
                 signature=result.signature.to_dict() if result.interesting and result.signature else None,
                 description=result.description,
                 seconds=round(result.seconds, 3),

@@ -23,7 +23,8 @@ It behaves the way ../shared/CARTS.md describes the real driver:
 - The pipeline's stages, the newer driver's ``carts pipeline --json`` and
   ``carts compile FILE --pipeline=STAGE [--start-from=STAGE] [-o OUT]
   [--arts-debug=CH]`` / ``--all-pipelines -o DIR``, and a second bug in the
-  later stage ``concurrency`` are in pipeline_standin.py.
+  later stage ``concurrency`` are in pipeline_standin.py, with a third one:
+  ``openmp-to-arts`` refuses tasks with dependencies (``[ERROR]`` lines, exit 1).
 
 Knobs (environment) that tests use to model other CARTS builds:
 ``CARTS_STANDIN_BUG``: ``crash`` (default), ``leave`` (exit 0 but leave the
@@ -1469,6 +1470,13 @@ def run_stages(path: str, text: str, start: str, stop: str, debug: list[str], ar
                 if not (len(text.splitlines()) < flaky_below and random.random() < 0.5):
                     crash(argv, bug)
         elif stage == "openmp-to-arts":
+            found = pipeline_standin.tasks_with_dependencies(text)
+            if debug and ("openmp-to-arts" in debug or "*" in debug):
+                for line in found:
+                    print(f"[openmp-to-arts] omp.task at line {line} has dependencies", file=sys.stderr)
+            if found and bug != "fixed":
+                pipeline_standin.refuse_task_dependencies(text, argv)
+                return 1, ""
             text = pipeline_standin.openmp_to_arts(text)
         elif stage == "concurrency":
             found = pipeline_standin.loops_around_parallel_loops(text)

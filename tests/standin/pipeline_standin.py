@@ -17,6 +17,12 @@ its pipeline, for tests only:
   ``#pragma omp parallel for``, as PolyBench's jacobi-2d has. Started with
   ``--start-from concurrency`` on the front end's module it does not fail:
   the shape only exists after ``openmp-to-arts``.
+- a third, of another kind: ``openmp-to-arts`` cannot convert an
+  ``omp.task`` with a ``depend(...)`` clause (task dependencies would have to
+  become ARTS events) and fails the way a CARTS pass reports an error: an
+  ``[ERROR] [convert_openmp_to_arts] ...`` line, ``[ERROR] [carts-run] Error
+  when converting OpenMP to ARTS``, the module dumped to stderr, exit 1 (no
+  crash). ``CARTS_STANDIN_BUG=fixed`` turns it off with the others.
 
 The newer driver's commands: ``carts pipeline --json``, ``carts compile FILE
 --pipeline=STAGE [--start-from=STAGE] [-o OUT] [--arts-debug=CH,...]``,
@@ -215,6 +221,21 @@ def loops_around_parallel_loops(text: str) -> list[int]:
         if "arts.edt" in inner and any(op in _SEQUENTIAL_LOOPS for op in inner[: inner.index("arts.edt")]):
             found.append(number)
     return found
+
+
+def tasks_with_dependencies(text: str) -> list[int]:
+    """Line numbers (1-based) of ``omp.task`` ops with a ``depend(...)`` clause."""
+    return [number for number, line in enumerate(text.splitlines(), 1)
+            if re.match(r"\s*omp\.task\b[^{]*\bdepend\(", _STRING.sub('""', line))]
+
+
+def refuse_task_dependencies(text: str, argv: list[str]) -> None:
+    """openmp-to-arts's error on a task with dependencies: the pass's line, the driver's, the module."""
+    tool = Path(argv[0]).name
+    sys.stderr.write("[ERROR] [convert_openmp_to_arts] omp.task with depend clauses: "
+                     "task dependencies cannot be converted to ARTS events\n")
+    sys.stderr.write(f"[ERROR] [{tool}] Error when converting OpenMP to ARTS\n")
+    sys.stderr.write(text if text.endswith("\n") else text + "\n")
 
 
 # --------------------------------------------------------------------------
