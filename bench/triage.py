@@ -71,7 +71,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--workers", default="1,2,4", help="LocalCluster sizes (comma-separated)")
     parser.add_argument("--local-jobs", type=int, default=2, help="-j of the local-pool row (0: no such row)")
-    parser.add_argument("--pass", dest="stage", default="complete", help="the stage given to the triage")
+    parser.add_argument("--pass", dest="stage", default="auto", help="the stage given to the triage (auto: each input's own, by the culprit search)")
     args = parser.parse_args()
     if not DATA.is_dir() or triage_suite.missing(DATA):
         sys.exit(f"bench/triage.py: the shared data is not at {DATA} (or lacks the suite's files)")
@@ -80,6 +80,7 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory(prefix="triage-bench-") as tmp:
         suite = triage_suite.build(DATA, Path(tmp) / "inputs")
+        count = len(suite.inputs)
         first = None
         for name, executor in executors:
             scratch = Path(tmp) / f"run{len(rows)}"
@@ -90,7 +91,7 @@ def main() -> None:
                 result["same"] = result.pop("outputs") == first
             rows.append((name, result))
             print(f"{name}: {json.dumps(result)}", file=sys.stderr)
-    print(f"\nTriage of {len(suite.inputs)} inputs (`--pass {args.stage}`), {dt.date.today()}:\n")
+    print(f"\nTriage of {count} inputs (`--pass {args.stage}`), {dt.date.today()}:\n")
     print("| executor | tests at once | command wall s | triage wall s | tests | no test running | bugs | same outputs |")
     print("|---|---:|---:|---:|---:|---:|---:|---|")
     for name, r in rows:
