@@ -12,6 +12,7 @@ and the worker running it kills it.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from contextlib import asynccontextmanager
@@ -97,19 +98,20 @@ class DaskExecutor(Executor):
 
     async def _run(self, spec: TestSpec) -> Outcome:
         from distributed import KilledWorker
-        from distributed.client import FutureCancelledError
 
         for _ in range(MAX_SUBMISSIONS):
             future = self.client.submit(run_on_worker, spec, pure=False)
             try:
                 return await future
-            except (KilledWorker, FutureCancelledError):
-                # Its workers died under it, or the cluster dropped it (a worker it thought
-                # lost): run it afresh. Caught before the cancellation it derives from.
+            except KilledWorker:
+                self.resubmitted += 1  # its workers died under it: run it afresh
+            except asyncio.CancelledError:
+                if asyncio.current_task().cancelling():
+                    future.release()  # ours: the worker sees it is no longer wanted and kills it
+                    raise
+                # The cluster's (FutureCancelledError, or a bare one): it dropped the test,
+                # e.g. from a worker it took for lost. Run it afresh.
                 self.resubmitted += 1
-            except anyio.get_cancelled_exc_class():
-                future.release()  # the worker sees it is no longer wanted and kills it
-                raise
             except Exception as error:
                 if self.client.status != "running" or "lost" in str(error).lower():
                     raise ExecutorError(f"lost the Dask cluster at {self.where} ({_first_line(error)})") from None
