@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import re
 from contextlib import asynccontextmanager
 from collections.abc import AsyncIterator
@@ -106,8 +107,8 @@ class DaskExecutor(Executor):
             except KilledWorker:
                 self.resubmitted += 1  # its workers died under it: run it afresh
             except asyncio.CancelledError:
-                if asyncio.current_task().cancelling():
-                    future.release()  # ours: the worker sees it is no longer wanted and kills it
+                if anyio.current_effective_deadline() == -math.inf:  # our own scope is cancelled
+                    future.release()  # the worker sees it is no longer wanted and kills it
                     raise
                 # The cluster's (FutureCancelledError, or a bare one): it dropped the test,
                 # e.g. from a worker it took for lost. Run it afresh.
