@@ -127,6 +127,8 @@ def _reduce(o: SimpleNamespace, tests: TestOptions, argv: list[str], moved: bool
         raise typer.Exit(EXIT_INTERRUPTED)
     if not o.quiet:
         err.print(summary_table(record))
+        for line in record.guards:
+            err.print(f"carts-reduce: guard: {line}", markup=False, soft_wrap=True)
         if result.timed_out:
             err.print("carts-reduce: stopped at --max-time; the result may reduce further", markup=False, soft_wrap=True)
     if o.add_to_corpus:

@@ -112,7 +112,7 @@ async def probe(job: Job, run=run_test) -> Probe:
 
 
 def derive_timeout(durations: list[float]) -> float:
-    """A per-test limit from the original's run time: generous, at least 1 s."""
+    """A per-step limit from the original's step times: generous, at least 1 s."""
     return max(1.0, 5.0 * max(durations) + 0.5)
 
 
@@ -261,7 +261,9 @@ async def _check_or_resume(job: Job, reducer: Reducer, state: State, settings: S
             ) from None
         raise NotInteresting(f"{error}: to reduce a hang, give --predicate hang --hang-after SECONDS") from None
     if job.timeout is None:
-        settings.timeout = max(derive_timeout([o.duration for o in outcomes]), job.predicate.min_timeout or 0)
+        # The limit holds for each step: a follow-up's steps (a guard's builds) do not stretch it.
+        steps = [result.duration for outcome in outcomes for result in outcome.steps]
+        settings.timeout = max(derive_timeout(steps or [0.0]), job.predicate.min_timeout or 0)
     if settings.repeat > 1:
         reducer.flaky = True  # k-of-n asked for from the start
 
@@ -359,4 +361,14 @@ def _record(job: Job, reducer: Reducer, started, others: OtherFailures, sizes_be
         precheck_rejected=stats.precheck_rejected,
         frontend=job.tool.frontend,
         predicates_file=str(job.predicates_file) if job.predicates_file else None,
+        commands=list(getattr(job.predicate, "commands", None) or ()),
+        guards=job.predicate.guards() if hasattr(job.predicate, "guards") else [],
+        followups_run=stats.followups_run,
+        step_seconds={name: round(seconds, 3) for name, seconds in stats.step_seconds.items()},
+        guard_seconds=round(sum(s for name, s in stats.step_seconds.items() if _guard_step(job.predicate, name)), 3),
     )
+
+
+def _guard_step(predicate, name: str) -> bool:
+    owns = getattr(predicate, "owns_step", None)
+    return bool(owns and owns(name))

@@ -74,6 +74,7 @@ class TestOptions:
     reference_command: Annotated[Optional[str], typer.Option(metavar="COMMAND", help="output-mismatch: builds and runs the reference " + default_note("the OpenMP build, cc -fopenmp ... && ./reference") + ".", rich_help_panel=PREDICATES, show_default=False)] = None
     candidate_command: Annotated[Optional[str], typer.Option(metavar="COMMAND", help="output-mismatch: builds and runs the build under test " + default_note("{carts} execute {input}") + ".", rich_help_panel=PREDICATES, show_default=False)] = None
     float_tolerance: Annotated[Optional[float], typer.Option(metavar="FRACTION", help="output-mismatch: relative tolerance for numbers (0 or more).", rich_help_panel=PREDICATES, show_default=False)] = None
+    ub_guard: Annotated[bool, typer.Option(metavar=FLAG, help="output-mismatch on C: a mismatch counts only for a candidate that compiles with UB-prone warnings as errors and runs clean under ASan+UBSan, MSan and TSan (see `carts-reduce predicates`: ub-free).", rich_help_panel=PREDICATES)] = True
     frames: Annotated[int, typer.Option(metavar="N", help="Stack frames in a failure signature.", rich_help_panel=PREDICATES)] = 3
     opt: Annotated[Optional[list[str]], typer.Option(metavar="KEY=VALUE", help="Option for a plugin predicate (repeatable).", rich_help_panel=PREDICATES, show_default=False)] = None
     verify: Annotated[int, typer.Option(metavar="N", help="Re-test the result this many times before it is final (0: not at all).", rich_help_panel=RESULT)] = 3
@@ -232,12 +233,13 @@ class JobMaker:
             except ValueError as error:
                 raise UsageError(str(error)) from None
 
-    def predicate(self):
-        """A fresh predicate: it calibrates on the original it is given."""
+    def predicate(self, fmt: str | None = None):
+        """A fresh predicate for a ``fmt`` input (None: any): it calibrates on the original it is given."""
         import interestingness
 
+        guard = self.tests.ub_guard and fmt in (None, "c")
         try:
-            return interestingness.build(self.predicate_specs, self.options, self.tests.predicates_file)
+            return interestingness.build(self.predicate_specs, self.options, self.tests.predicates_file, ub_guard=guard)
         except interestingness.PredicateError as error:
             raise UsageError(str(error)) from None
 
@@ -348,7 +350,7 @@ class JobMaker:
             text=text,
             fmt=fmt,
             tool=tool,
-            predicate=self.predicate(),
+            predicate=self.predicate(fmt),
             predicate_specs=self.predicate_specs or ["same-failure"],
             predicate_options=self.options,
             jobs=tests.jobs or os.cpu_count() or 1,

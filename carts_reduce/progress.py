@@ -107,7 +107,13 @@ def summary_table(record) -> Table:
     table.add_row("cache hits", "", f"{record.cache_hits:,}", "")
     if record.precheck_rejected:
         table.add_row("skipped by pre-check", "", f"{record.precheck_rejected:,}", "")
+    if record.followups_run:
+        table.add_row("follow-up tests", "", f"{record.followups_run:,}", "")
     table.add_row("wall time", "", f"{record.wall_seconds:.1f} s", "")
+    test_seconds = sum(record.step_seconds.values())
+    if record.guards and test_seconds:
+        # Its share of the time tests ran (the guard's checks below the table).
+        table.add_row("guard time", "", f"{record.guard_seconds:.1f} s", f"{100 * record.guard_seconds / test_seconds:.0f}%")
     if record.other_failures:
         table.add_row("other failures kept", "", str(record.other_failures), "")
     if record.flake_rate is not None:

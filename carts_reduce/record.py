@@ -44,6 +44,11 @@ class ReductionRecord:
     predicates_file: str | None = None
     # The pipeline layer's findings: culprit stage, where the reduced input enters, the pass list.
     pipeline: dict[str, Any] | None = None
+    commands: list[str] = field(default_factory=list)  # a predicate's own commands (output-mismatch: reference, candidate)
+    guards: list[str] = field(default_factory=list)  # the checks that guarded each verdict, one line each
+    followups_run: int = 0  # second tests a predicate asked for (a guard's sanitizer builds)
+    step_seconds: dict[str, float] = field(default_factory=dict)  # test time per step name
+    guard_seconds: float = 0.0  # of which the guards' own steps
 
     @staticmethod
     def path_for(output: Path) -> Path:

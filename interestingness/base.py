@@ -59,9 +59,11 @@ class Predicate:
     """Judges one test: interesting or not.
 
     Subclasses declare their ``options``; the constructor reads and checks
-    them, so a bad spec fails before any test runs. The driver then calls
-    ``adjust`` once (to add flags or steps), ``calibrate`` on the original's
-    outcome, and the predicate itself on every candidate.
+    them, so a bad spec fails before any test runs. The driver calls
+    ``adjust`` for the steps of a test (again after ``calibrate`` on the
+    original's outcome), ``followup`` on each test's outcome for the steps
+    of a second test it needs before its verdict (none, mostly), and the
+    predicate itself on every candidate.
     """
 
     name: ClassVar[str] = ""
@@ -86,8 +88,22 @@ class Predicate:
         """The steps of a test, with what this predicate needs added."""
         return list(steps)
 
+    def followup(self, outcome: Outcome, candidate: str) -> tuple[Step, ...]:
+        """Steps to run as a second test of ``candidate`` before the verdict,
+        decided on the first test's ``outcome``; () when the verdict can be
+        given now. Their results are appended to the outcome judged."""
+        return ()
+
     def calibrate(self, original: Outcome) -> None:
         """Learn from the original input's outcome (before any candidate)."""
+
+    def guards(self) -> list[str]:
+        """What this predicate guards verdicts with, one line per check, for the summary and the report."""
+        return []
+
+    def owns_step(self, name: str) -> bool:
+        """Whether the step ``name`` is one of this predicate's own checks (its time is the guard's)."""
+        return False
 
     def __call__(self, outcome: Outcome, candidate: str) -> bool:
         raise NotImplementedError

@@ -13,7 +13,9 @@ from carts_reduce.run.outcome import Outcome, Step
 
 from interestingness.base import Expand, Predicate, PredicateError, is_given
 from interestingness.registry import COMBINATORS, Factory, resolve
+from interestingness.mismatch import OutputMismatch
 from interestingness.script import Script
+from interestingness.ubguard import UbFree
 
 #: Options that only mean something to particular predicates: given while
 #: no chosen predicate reads them, they are a mistake worth one line.
@@ -53,9 +55,20 @@ class Composite(Predicate):
             steps = child.adjust(steps, expand)
         return steps
 
+    def followup(self, outcome: Outcome, candidate: str) -> tuple[Step, ...]:
+        # The first child that still needs a second test; any() and not()
+        # need every child's full verdict.
+        return next((more for child in self.children if (more := child.followup(outcome, candidate))), ())
+
     def calibrate(self, original: Outcome) -> None:
         for child in self.children:
             child.calibrate(original)
+
+    def guards(self) -> list[str]:
+        return [line for child in self.children for line in child.guards()]
+
+    def owns_step(self, name: str) -> bool:
+        return any(child.owns_step(name) for child in self.children)
 
     def leaves(self) -> Iterator[Predicate]:
         for child in self.children:
@@ -77,6 +90,17 @@ class AllOf(Composite):
 
     def __call__(self, outcome: Outcome, candidate: str) -> bool:
         return all(child(outcome, candidate) for child in self.children)
+
+    def followup(self, outcome: Outcome, candidate: str) -> tuple[Step, ...]:
+        # In order, cheap to expensive: a child's second test runs only when
+        # every child before it holds.
+        for child in self.children:
+            more = child.followup(outcome, candidate)
+            if more:
+                return more
+            if not child(outcome, candidate):
+                return ()
+        return ()
 
     def describe(self, outcome: Outcome) -> str:
         # What stands in the way: the children that do not hold.
@@ -295,10 +319,13 @@ def build(
     specs: list[str] | tuple[str, ...] | None,
     options: Mapping[str, Any] | None = None,
     predicates_file: Path | None = None,
+    ub_guard: bool = False,
 ) -> Predicate:
     """One predicate from the command line: every spec and every table of
     the predicates file must hold; none of them means ``same-failure``.
-    ``options["script"]`` alone selects the ``script`` predicate."""
+    ``options["script"]`` alone selects the ``script`` predicate. With
+    ``ub_guard`` (C inputs), an output-mismatch is guarded by ``ub-free``,
+    which comes last: its checks run only where everything else holds."""
     flat, extra_keys = flatten_options(options)
     builder = _Builder()
     nodes: list[Predicate] = []
@@ -309,6 +336,11 @@ def build(
         nodes.insert(0, builder.leaf("script", flat))
     if not nodes:
         nodes.append(builder.leaf("same-failure", flat))
+    leaves = [leaf for node in nodes for leaf in node.leaves()]
+    if ub_guard and any(isinstance(leaf, OutputMismatch) for leaf in leaves) and not any(
+        isinstance(leaf, UbFree) for leaf in leaves
+    ):
+        nodes.append(builder.leaf("ub-free", flat))
     predicate = nodes[0] if len(nodes) == 1 else AllOf(nodes)
     for key in [*SELECTIVE_OPTIONS, *sorted(extra_keys)]:
         if key in flat and not builder.reads(predicate, key):

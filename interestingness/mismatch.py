@@ -180,7 +180,8 @@ class OutputMismatch(Predicate):
         reference, candidate = outcome.step("reference"), outcome.step("candidate")
         statuses = ", ".join(f"{r.name}: {r.status}" for r in outcome.steps) or "nothing ran"
         if not (_ran(reference) and _ran(candidate)):
-            failed = next((r for r in outcome.steps if r.failed), None)
+            failed = next((r for r in (reference, candidate) if r is not None and r.failed), None)
+            failed = failed or next((r for r in outcome.steps if r.failed), None)  # what stopped the test
             if failed is None:
                 return f"the two builds did not both run ({statuses})"
             return f"the {failed.name} step failed ({statuses}): {stderr_head(failed)}"

@@ -28,6 +28,7 @@ from interestingness.ir import IrContains, IrLacks
 from interestingness.mismatch import OutputMismatch
 from interestingness.output import DebugLog, StderrRegex, StdoutRegex
 from interestingness.script import Script
+from interestingness.ubguard import UbFree
 
 if TYPE_CHECKING:
     from importlib.metadata import EntryPoint
@@ -48,6 +49,7 @@ BUILTINS: dict[str, type[Predicate]] = {
         IrLacks,
         DebugLog,
         OutputMismatch,
+        UbFree,
         Script,
     )
 }

@@ -21,7 +21,7 @@ from typing import Any
 
 import anyio
 
-from carts_reduce.run.outcome import Outcome, TestSpec
+from carts_reduce.run.outcome import Outcome, Step, TestSpec
 from carts_reduce.passes.base import Pass
 from carts_reduce.run.runner import run_test
 from carts_reduce.signature import Signature
@@ -32,6 +32,8 @@ from carts_reduce.run.tool import Tool
 #: begin a pass's next round from a candidate while it is tested; below, it
 #: would cost more on the rejected candidates than it saves on the accepted.
 SPECULATE_ABOVE = 0.02
+#: Follow-up tests one test may grow into (each asked for by the predicate).
+MAX_FOLLOWUPS = 4
 
 
 def digest(text: str) -> str:
@@ -138,6 +140,9 @@ class Position:
 class Stats:
     tests_run: int = 0
     cache_hits: int = 0
+    followups_run: int = 0  # second tests a predicate asked for (a guard's costly checks)
+    followup_hits: int = 0  # follow-ups answered from their cache
+    step_seconds: dict[str, float] = field(default_factory=dict)  # time per step name, follow-ups included
     skipped_not_smaller: int = 0
     precheck_rejected: int = 0
     runs_interesting: int = 0
@@ -209,7 +214,9 @@ class Reducer:
         self.runs_of: dict[str, tuple[int, int]] = {}  # hash -> (interesting runs, runs)
         self.flaky = False
         settings.check()
-        self._steps = predicate.adjust(tool.steps(), tool.expand)
+        self.precheck_off = False  # the pre-check rejected the original
+        self._steps = self._adjusted_steps()
+        self._followups: dict[tuple[str, tuple[Step, ...]], Outcome | anyio.Event] = {}
         self._log = open(settings.json_log, "a") if settings.json_log else None
 
     def close(self) -> None:
@@ -219,11 +226,64 @@ class Reducer:
 
     # -- testing ---------------------------------------------------------
 
+    def _adjusted_steps(self) -> list[Step]:
+        steps = self.predicate.adjust(self.tool.steps(), self.tool.expand)
+        return [step for step in steps if step.name != "precheck"] if self.precheck_off else steps
+
+    async def _test(self, text: str) -> Outcome:
+        """One test of ``text``: its steps, then the follow-up steps the
+        predicate asks for on what they showed, as a second test.
+
+        Both are plain ``TestSpec`` s for the runner. A follow-up is how a
+        guard runs its costly checks only where the cheap verdict holds; its
+        outcome is kept by text and steps, so a re-test of the same text
+        (verification, k-of-n) runs only the first part again.
+        """
+        outcome = await self.run(self.tool.spec(text, self._steps, self.settings.timeout))
+        self.stats.tests_run += 1
+        self._time_steps(outcome)
+        precheck = outcome.step("precheck")
+        followup = getattr(self.predicate, "followup", None)  # a plain predicate object may have none
+        for _ in range(MAX_FOLLOWUPS if followup is not None else 0):
+            steps = () if precheck is not None and precheck.failed else tuple(followup(outcome, text))
+            if not steps:
+                break
+            more = await self._followup(text, steps)
+            outcome = Outcome(outcome.steps + more.steps, outcome.cancelled or more.cancelled)
+        return outcome
+
+    async def _followup(self, text: str, steps: tuple[Step, ...]) -> Outcome:
+        """The follow-up test of ``text``: run once, however many tests ask for it at the same time."""
+        key = (digest(text), steps)
+        entry = self._followups.get(key)
+        while isinstance(entry, anyio.Event):  # under way for another test of the same text
+            await entry.wait()
+            entry = self._followups.get(key)
+        if entry is not None:
+            self.stats.followup_hits += 1
+            return entry
+        running = anyio.Event()
+        self._followups[key] = running
+        try:
+            more = await self.run(self.tool.spec(text, list(steps), self.settings.timeout))
+        except BaseException:  # cancelled or failed: whoever waits runs it
+            del self._followups[key]
+            running.set()
+            raise
+        self._followups[key] = more
+        running.set()
+        self.stats.followups_run += 1
+        self._time_steps(more)
+        return more
+
+    def _time_steps(self, outcome: Outcome) -> None:
+        seconds = self.stats.step_seconds
+        for result in outcome.steps:
+            seconds[result.name] = seconds.get(result.name, 0.0) + result.duration
+
     async def run_once(self, text: str, label: str = "", run=(1, 1)) -> tuple[bool, Outcome]:
         """Run one test of ``text`` and judge it; the only path to the runner."""
-        spec = self.tool.spec(text, self._steps, self.settings.timeout)
-        outcome = await self.run(spec)
-        self.stats.tests_run += 1
+        outcome = await self._test(text)
         precheck = outcome.step("precheck")
         if precheck is not None and precheck.failed:
             self.stats.precheck_rejected += 1
@@ -305,14 +365,11 @@ class Reducer:
         empty: list[Outcome] = []
 
         async def one(index: int) -> None:
-            spec = self.tool.spec(self.original, self._steps, self.settings.timeout)
-            outcomes[index] = await self.run(spec)
-            self.stats.tests_run += 1
+            outcomes[index] = await self._test(self.original)
             self._record(self.original, "original", outcomes[index], None, (index + 1, runs))
 
         async def empty_input() -> None:
-            empty.append(await self.run(self.tool.spec("", self._steps, self.settings.timeout)))
-            self.stats.tests_run += 1
+            empty.append(await self._test(""))
 
         async with anyio.create_task_group() as group:
             for index in range(runs):
@@ -324,7 +381,8 @@ class Reducer:
             # A pre-check that rejects the original would reject everything.
             first_line = (precheck.stderr.strip().splitlines() or [precheck.status])[0]
             self.notes.append(f"the pre-check rejects the original ({first_line}); pre-check turned off")
-            self._steps = [step for step in self._steps if step.name != "precheck"]
+            self.precheck_off = True
+            self._steps = self._adjusted_steps()
             return await self.check_original(runs, empty_too)
         if self.predicate.min_timeout is None and any(o.timed_out for o in outcomes):
             raise OriginalTimedOut(self.settings.timeout)
@@ -363,6 +421,9 @@ class Reducer:
         self.speculate = original.duration >= SPECULATE_ABOVE
         self.predicate.calibrate(original)
         self.target = Signature.from_outcome(original, self.settings.frames)
+        # What a test runs may depend on what the original showed (a guard
+        # keeps to the checks the original passes).
+        self._steps = self._adjusted_steps()
 
     @property
     def flake_rate(self) -> float | None:

@@ -14,6 +14,7 @@ from carts_reduce.passes.c.conditionals import UnwrapConditionals
 from carts_reduce.passes.c.declarations import RemoveDeclarations
 from carts_reduce.passes.c.expressions import SimplifyExpressions
 from carts_reduce.passes.c.fields import RemoveFields
+from carts_reduce.passes.c.format_args import RemoveFormatArguments
 from carts_reduce.passes.c.functions import RemoveFunctions
 from carts_reduce.passes.c.includes import RemoveIncludes
 from carts_reduce.passes.c.literals import ShortenLiterals
@@ -40,6 +41,7 @@ C_PASSES: list[Pass] = [
     RemovePragmas(),
     UnwrapControl(),
     RemoveParameters(),
+    RemoveFormatArguments(),
     SimplifyExpressions(),
     RemoveFields(),
     ShortenLiterals(),
