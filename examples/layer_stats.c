@@ -50,6 +50,13 @@ static double row_max(const double *row, int n) {
   return m;
 }
 
+static int verify(const Stats *stats, int batch) {
+  for (int b = 0; b < batch; b++)
+    if (!isfinite(stats[b].mean) || !(stats[b].var >= 0.0))
+      return 0;
+  return 1;
+}
+
 static void layer_stats(const double *x, Stats *out, int batch, int n) {
 #pragma omp parallel for schedule(static)
   for (int b = 0; b < batch; b++) {
@@ -79,6 +86,7 @@ int main(void) {
     checksum += stats[b].mean + stats[b].var;
   }
   printf("checksum: %.12e\n", checksum);
+  printf("Verification: %s\n", verify(stats, BATCH) ? "PASS" : "FAIL");
   printf("time: %.6f\n", elapsed);
 
   free(x);

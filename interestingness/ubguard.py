@@ -71,7 +71,8 @@ _CHECKED = "-g -O1 -fno-omit-frame-pointer"
 #: Per sanitizer: how its build is made and run ({cc}, {flags}, {binary}; {input} as in any command).
 #: MSan must see every instruction that moves a value, and the OpenMP runtime is not instrumented: its
 #: build ignores the OpenMP pragmas (one thread) and links the runtime only for the omp_* calls. TSan
-#: learns OpenMP's synchronisation from the runtime's archer tool, without which it is not built.
+#: learns OpenMP's synchronisation from the runtime's archer tool, without which it is not built, and
+#: runs 4 threads.
 SANITIZERS = {
     "asan+ubsan": (
         f"{{cc}} -fopenmp {_CHECKED} -fsanitize=address,undefined -fno-sanitize-recover=all {{flags}} {{input}} "
@@ -85,8 +86,9 @@ SANITIZERS = {
     ),
     "tsan": (
         f"{{cc}} -fopenmp {_CHECKED} -fsanitize=thread {{flags}} {{input}} -o {{binary}} -lm && test -f {_ARCHER}",
+        # Threads to race between, whatever the environment says (a Dask worker's is 1).
         f"env TSAN_OPTIONS=halt_on_error=1:exitcode=66:ignore_noninstrumented_modules=1 OMP_TOOL_LIBRARIES={_ARCHER} "
-        "{binary}",
+        "OMP_NUM_THREADS=4 {binary}",
     ),
 }
 #: What gcc can check: its sanitizer runtimes lack MSan, and TSan needs an OpenMP runtime that tells it about OpenMP.

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 import anyio
 import pytest
@@ -124,3 +125,14 @@ def test_environment_reaches_the_step(monkeypatch):
                     env=(("CR_TEST_VALUE", "seen"),))
     assert anyio.run(run_test, spec).main.stdout == "seen\n"
     assert "CR_TEST_VALUE" not in os.environ
+
+
+def test_a_step_s_temporary_files_go_with_its_test(tmp_path):
+    # A compiler killed mid-build (a timeout, a cancelled test) leaves its temporaries
+    # in $TMPDIR: that is inside the test's own dir, removed with it.
+    step = Step("stage", SH + ('echo "$TMPDIR"; touch "$TMPDIR/left.o"; sleep 30',))
+    outcome = anyio.run(run_test, TestSpec(files=(), steps=(step,), timeout=0.5))
+    assert outcome.main.timed_out
+    scratch = Path(outcome.main.stdout.strip())
+    assert scratch.name == ".tmp" and scratch.parent.name.startswith("carts-reduce-")
+    assert not scratch.parent.exists()

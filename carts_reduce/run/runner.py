@@ -38,7 +38,7 @@ async def run_test(spec: TestSpec) -> Outcome:
             path.write_bytes(data)
             if name.endswith(".sh"):
                 path.chmod(0o755)
-        env = _environment(spec.env)
+        env = _environment(spec.env, workdir)
         for index, step in enumerate(spec.steps):
             result = await _run_step(step, index, workdir, env, spec.timeout)
             results.append(result)
@@ -59,9 +59,12 @@ def _collect(workdir: Path, names: tuple[str, ...]) -> tuple[tuple[str, bytes], 
     return tuple(found)
 
 
-def _environment(extra: tuple[tuple[str, str], ...]) -> dict[str, str] | None:
-    """Ours plus the spec's; ``None`` (inherit ours) when the spec adds nothing, which saves a copy per test."""
-    return {**os.environ, **dict(extra)} if extra else None
+def _environment(extra: tuple[tuple[str, str], ...], workdir: Path) -> dict[str, str]:
+    """Ours plus the spec's, with the temp dir inside the test's: what a compiler
+    killed mid-build leaves there (its object files) goes with the test."""
+    scratch = workdir / ".tmp"
+    scratch.mkdir()
+    return {**os.environ, **dict(extra), "TMPDIR": str(scratch)}
 
 
 async def _run_step(step: Step, index: int, workdir: Path, env: dict | None, timeout: float) -> StepResult:
