@@ -249,7 +249,8 @@ class Reducer:
             if not steps:
                 break
             more = await self._followup(text, steps)
-            outcome = Outcome(outcome.steps + more.steps, outcome.cancelled or more.cancelled)
+            outcome = Outcome(outcome.steps + more.steps, outcome.cancelled or more.cancelled,
+                              collected=outcome.collected + more.collected)
         return outcome
 
     async def _followup(self, text: str, steps: tuple[Step, ...]) -> Outcome:
