@@ -27,8 +27,8 @@ from carts_reduce.run.runner import run_test
 
 #: Seconds to reach the scheduler, and then to see a first worker.
 CONNECT_TIMEOUT = 10.0
-#: A test whose workers died this many times over is given up (the cluster is sick).
-MAX_SUBMISSIONS = 4
+#: A test lost this many times over (its workers died, the cluster dropped it) is given up: the cluster is sick.
+MAX_SUBMISSIONS = 6
 #: How often a worker looks whether the test it runs is still wanted.
 CANCEL_POLL_SECONDS = 0.2
 
@@ -100,27 +100,30 @@ class DaskExecutor(Executor):
     async def _run(self, spec: TestSpec) -> Outcome:
         from distributed import KilledWorker
 
-        for _ in range(MAX_SUBMISSIONS):
+        dropped = ""
+        for attempt in range(MAX_SUBMISSIONS):
             future = self.client.submit(run_on_worker, spec, pure=False)
             try:
                 return await future
             except KilledWorker:
                 self.resubmitted += 1  # its workers died under it: run it afresh
-            except asyncio.CancelledError:
-                if anyio.current_effective_deadline() == -math.inf:  # our own scope is cancelled
+                dropped = "its workers died while running it"
+            except asyncio.CancelledError as error:
+                if anyio.current_effective_deadline() == -math.inf or future.status != "cancelled":
+                    # Ours: the driver no longer wants it (the cluster's leaves the future cancelled).
                     future.release()  # the worker sees it is no longer wanted and kills it
                     raise
-                # The cluster's (FutureCancelledError, or a bare one): it dropped the test,
-                # e.g. from a worker it took for lost. Run it afresh.
+                # The cluster's: it dropped the test (a worker it took for lost, a client
+                # reconnecting under load). Run it afresh, after a pause that grows.
                 self.resubmitted += 1
+                dropped = f"the cluster dropped it ({_first_line(error)})"
+                await anyio.sleep(min(0.2 * 2 ** attempt, 5.0))
             except Exception as error:
                 if self.client.status != "running" or "lost" in str(error).lower():
                     raise ExecutorError(f"lost the Dask cluster at {self.where} ({_first_line(error)})") from None
                 raise
-        raise ExecutorError(
-            f"a test failed on {MAX_SUBMISSIONS} workers that died while running it; "
-            f"look at the workers of {self.where}"
-        )
+        raise ExecutorError(f"a test was submitted {MAX_SUBMISSIONS} times and each time {dropped}; "
+                            f"look at the workers of {self.where}")
 
 
 def run_on_worker(spec: TestSpec) -> Outcome:
