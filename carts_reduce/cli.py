@@ -203,6 +203,9 @@ def predicates_command() -> None:
 
 
 def main() -> None:
+    from carts_reduce.run.reaper import adopt_orphans
+
+    adopt_orphans()  # the tests this process runs leave nothing behind, even what leaves their group
     args = sys.argv[1:]
     if args[:1] and args[0] in SUBCOMMANDS:
         from carts_reduce.corpus.cli import corpus_app, report_command

@@ -2,7 +2,8 @@
 
 Each test gets a fresh temp dir (its cwd) and each step its own session, so
 that a timeout or a cancellation can kill the whole process group, children
-included. Output goes to files rather than pipes: a grandchild that inherits
+included; in a process that adopts orphans (``reaper``), what left the group
+is ended with the test too. Output goes to files rather than pipes: a grandchild that inherits
 stdout cannot keep us waiting, and a runaway writer costs disk, not memory.
 """
 
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import anyio
 
+from carts_reduce.run import reaper
 from carts_reduce.run.outcome import Outcome, Step, StepResult, TestSpec
 
 #: Per stream, at most this much output is kept (head and tail).
@@ -31,6 +33,8 @@ async def run_test(spec: TestSpec) -> Outcome:
     """Run the steps of ``spec`` in order in a new temp dir, then remove it."""
     workdir = Path(tempfile.mkdtemp(prefix="carts-reduce-"))
     results: list[StepResult] = []
+    tag = reaper.new_tag() if reaper.adopted() else None
+    pids: list[int] = []  # of the test's steps: its descendants come after the first
     try:
         for name, data in spec.files:
             path = workdir / name
@@ -38,14 +42,17 @@ async def run_test(spec: TestSpec) -> Outcome:
             path.write_bytes(data)
             if name.endswith(".sh"):
                 path.chmod(0o755)
-        env = _environment(spec.env, workdir)
+        env = _environment(spec.env, workdir, tag)
         for index, step in enumerate(spec.steps):
-            result = await _run_step(step, index, workdir, env, spec.timeout)
+            result = await _run_step(step, index, workdir, env, spec.timeout, pids)
             results.append(result)
             if result.failed and step.stop_on_failure:
                 break
         return Outcome(tuple(results), collected=_collect(workdir, spec.collect))
     finally:
+        if tag is not None:
+            with anyio.CancelScope(shield=True):
+                await reaper.end_orphans(tag, since=min(pids, default=0))  # what left the process groups
         shutil.rmtree(workdir, ignore_errors=True)
 
 
@@ -59,33 +66,39 @@ def _collect(workdir: Path, names: tuple[str, ...]) -> tuple[tuple[str, bytes], 
     return tuple(found)
 
 
-def _environment(extra: tuple[tuple[str, str], ...], workdir: Path) -> dict[str, str]:
-    """Ours plus the spec's, with the temp dir inside the test's: what a compiler
-    killed mid-build leaves there (its object files) goes with the test."""
+def _environment(extra: tuple[tuple[str, str], ...], workdir: Path, tag: str | None) -> dict[str, str]:
+    """Ours plus the spec's, with the temp dir inside the test's (what a compiler killed
+    mid-build leaves there, its object files, goes with the test) and the test's tag
+    (what it starts outside its group is found by it, see reaper)."""
     scratch = workdir / ".tmp"
     scratch.mkdir()
-    return {**os.environ, **dict(extra), "TMPDIR": str(scratch)}
+    tagged = {reaper.TAG_VARIABLE: tag} if tag is not None else {}
+    return {**os.environ, **dict(extra), "TMPDIR": str(scratch), **tagged}
 
 
-async def _run_step(step: Step, index: int, workdir: Path, env: dict | None, timeout: float) -> StepResult:
+async def _run_step(step: Step, index: int, workdir: Path, env: dict | None, timeout: float,
+                    started_pids: list[int]) -> StepResult:
     out_path = workdir / (step.stdout_path or f".step{index}.stdout")
     err_path = workdir / f".step{index}.stderr"
     started = time.monotonic()
     timed_out = False
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
         try:
-            process = subprocess.Popen(
-                list(step.argv),
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=err,
-                cwd=workdir,
-                env=env,
-                start_new_session=True,
-            )
+            with reaper.children_lock:
+                process = subprocess.Popen(
+                    list(step.argv),
+                    stdin=subprocess.DEVNULL,
+                    stdout=out,
+                    stderr=err,
+                    cwd=workdir,
+                    env=env,
+                    start_new_session=True,
+                )
+                reaper.runner_children.add(process.pid)
         except OSError as error:
             message = f"carts-reduce: cannot start {step.argv[0]}: {error.strerror}\n"
             return _result(step, 127, None, False, 0.0, b"", message.encode())
+        started_pids.append(process.pid)
         try:
             with anyio.move_on_after(timeout) as scope:
                 await _exited(process)
@@ -95,6 +108,7 @@ async def _run_step(step: Step, index: int, workdir: Path, env: dict | None, tim
             # group may outlive the step.
             with anyio.CancelScope(shield=True):
                 await _kill_group(process, graceful=process.returncode is None)
+            reaper.runner_children.discard(process.pid)
     duration = time.monotonic() - started
     code = process.returncode
     sig = None
