@@ -119,6 +119,32 @@ def overhead(name: str, input_path: Path, check: str, test_ms: float, jobs: int)
     }
 
 
+def signature_cost() -> dict:
+    """Reading the failure signature of a ~100 KB stderr (a CARTS pass dumps the whole
+    module, then the stack), against a plain scan of the same text."""
+    from carts_reduce.run.outcome import Outcome, StepResult
+    from carts_reduce.signature import Signature
+
+    line = "    %{0} = memref.load %arg0[%c{0}] : memref<?xmemref<?xf32>>  // 0x{0:x}\n"
+    stack = (Path(__file__).resolve().parents[1] / "tests" / "data" / "signature"
+             / "mlir22-canonicalize.unsymbolized.stderr").read_text()
+    stderr = "".join(line.format(i) for i in range(1500)) + stack
+    outcome = Outcome((StepResult("stage", ("carts",), None, 11, False, 0.0, "", stderr),))
+
+    def best_of(function, repeat: int = 20) -> float:
+        runs = []
+        for _ in range(7):
+            started = time.perf_counter()
+            for _ in range(repeat):
+                function()
+            runs.append((time.perf_counter() - started) / repeat)
+        return min(runs)
+
+    seconds = best_of(lambda: Signature.from_outcome(outcome))
+    scan = best_of(lambda: stderr.find("\0never"))
+    return {"kb": len(stderr) // 1024, "ms": round(1e3 * seconds, 2), "scans": round(seconds / scan, 1)}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lines", type=int, default=50_000)
@@ -132,6 +158,9 @@ def main(argv: list[str] | None = None) -> int:
               f"print {speed['print_s']} s, total {speed['total_s']} s (target < 2 s)")
     except ImportError as error:
         print(f"parse+print: not available ({error})")
+    cost = signature_cost()
+    print(f"failure signature of a {cost['kb']} KB stderr: {cost['ms']} ms ({cost['scans']} plain scans of it; "
+          "target < 1 ms)")
     if not args.skip_overhead:
         print(f"\ntime outside tests, {args.test_ms:.0f} ms tests, --jobs {args.jobs} (target < 5% of the run)\n")
         print("| case | tests | wall s | outside tests, whole run | between first and last test | per test | start-up + shutdown |")

@@ -12,7 +12,9 @@ import pytest
 from typer.testing import CliRunner
 
 from carts_reduce.corpus.store import Corpus, Verdict, add_case, case_id_for, check_case, failure_key, same_failure, signature_summary
+from carts_reduce.corpus import cli as corpus_cli
 from carts_reduce.corpus.cli import corpus_app
+from rich.console import Console
 from carts_reduce.run.outcome import Outcome
 from carts_reduce.record import ReductionRecord
 from carts_reduce.run.runner import run_test
@@ -212,10 +214,11 @@ def test_add_without_record_fails_clearly(tmp_path: Path) -> None:
     assert "no reduction record" in outcome.output
 
 
-def test_list_shows_cases(tmp_path: Path, corpus: Corpus) -> None:
+def test_list_shows_cases(tmp_path: Path, corpus: Corpus, monkeypatch) -> None:
     case = corpus.add(make_result(tmp_path / "a", NESTED)).case
     broken = corpus.add(make_result(tmp_path / "b", UNPARSEABLE, original="broken.mlir")).case
-    outcome = CliRunner().invoke(corpus_app, ["list", "--corpus", str(corpus.root)], env={"COLUMNS": "250"})
+    monkeypatch.setattr(corpus_cli, "console", Console(width=250))
+    outcome = CliRunner().invoke(corpus_app, ["list", "--corpus", str(corpus.root)])
     assert outcome.exit_code == 0, outcome.output
     assert case.id in outcome.output and broken.id in outcome.output
     assert STAGE in outcome.output
@@ -418,9 +421,11 @@ def test_c_case_runs_through_the_front_end(tmp_path: Path, corpus: Corpus) -> No
 
 
 @pytest.mark.parametrize("columns", [80, 100, 120])
-def test_list_keeps_the_failure_readable_at_common_widths(tmp_path: Path, corpus: Corpus, columns: int) -> None:
+def test_list_keeps_the_failure_readable_at_common_widths(tmp_path: Path, corpus: Corpus, columns: int, monkeypatch) -> None:
     case = corpus.add(make_result(tmp_path / "a", NESTED, original="a-rather-long-original-file-name-for-a-case.mlir")).case
-    outcome = CliRunner().invoke(corpus_app, ["list", "--corpus", str(corpus.root)], env={"COLUMNS": str(columns)})
+    # A terminal this wide (the console reads $COLUMNS once, when it is made).
+    monkeypatch.setattr(corpus_cli, "console", Console(width=columns))
+    outcome = CliRunner().invoke(corpus_app, ["list", "--corpus", str(corpus.root)])
     assert outcome.exit_code == 0, outcome.output
     lines = outcome.output.splitlines()
     assert all(len(line) <= columns for line in lines)

@@ -758,7 +758,9 @@ def test_standin_hang(tmp_path):
     hung = Tool(input_name="case.mlir", carts=str(sleepy), stage=STAGE)
     outcome_ = run(predicate, hung, FLAT, timeout=0.1)  # min_timeout lifts it
     assert outcome_.main.timed_out and predicate(outcome_, FLAT)
-    assert not predicate(run(predicate, standin("fixed"), FLAT), FLAT)
+    # A stage that finishes is no hang (a limit far above any run, however loaded the machine).
+    patient = build(["hang"], {"hang_after": 30})
+    assert not patient(run(patient, standin("fixed"), FLAT), FLAT)
 
 
 def test_standin_script_same_verdict_as_by_hand(tmp_path):
@@ -891,10 +893,11 @@ def test_mlir_opt_hang(tmp_path):
     predicate = build(["hang"], {"hang_after": 0.5})
     blocked = Tool(input_name="case.mlir", command=f"{MLIR_OPT} {fifo} --canonicalize")
     outcome_ = run(predicate, blocked, KEEPS_DEALLOC, timeout=0.1)
-    assert outcome_.main.timed_out
-    assert 0.5 <= outcome_.main.duration < 5
+    assert outcome_.main.timed_out  # killed: it would wait for ever
+    assert outcome_.main.duration >= 0.5
     assert predicate(outcome_, KEEPS_DEALLOC)
-    assert not predicate(run(predicate, mlir_opt_tool(), KEEPS_DEALLOC), KEEPS_DEALLOC)
+    patient = build(["hang"], {"hang_after": 30})
+    assert not patient(run(patient, mlir_opt_tool(), KEEPS_DEALLOC), KEEPS_DEALLOC)
 
 
 @pytest.mark.parametrize(

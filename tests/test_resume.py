@@ -131,8 +131,9 @@ def test_sigkill_then_the_same_command_resumes_to_the_jobs_1_result(tmp_path):
     script.chmod(0o755)
 
     def command(jobs: str, log: str) -> list[str]:
+        # --timeout far above a test's run: a loaded machine must not change the result.
         return [sys.executable, "-m", "carts_reduce", "input.txt", "--script", str(script), "-j", jobs,
-                "--json-log", log, "-q"]
+                "--json-log", log, "-q", "--timeout", "60"]
 
     whole = tmp_path / "whole"
     whole.mkdir()
@@ -164,7 +165,7 @@ def test_resume_option_goes_on_from_anywhere_and_says_so(tmp_path):
     run.mkdir()
     (run / "input.txt").write_text(source)
     first = [sys.executable, "-m", "carts_reduce", "input.txt", "--script", str(script), "-j", "2",
-             "--json-log", "first.jsonl"]
+             "--json-log", "first.jsonl", "--timeout", "60"]
     start_and_stop(first, run, run / "first.jsonl", signal.SIGINT)
     state = run / "input.reduced.txt.state"
     assert state.is_dir(), "no state left to resume from"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import time
 from pathlib import Path
 
 import anyio
@@ -258,30 +257,14 @@ def test_function_name(symbol, name):
     assert function_name(symbol) == name
 
 
-def _seconds(function, repeat: int = 10) -> float:
-    started = time.perf_counter()
-    for _ in range(repeat):
-        function()
-    return (time.perf_counter() - started) / repeat
-
-
-def test_cheap_on_a_large_stderr():
-    # A failing CARTS pass dumps the whole module to stderr: ~100 KB here.
+def test_a_large_stderr_gives_the_same_signature():
+    # A failing CARTS pass dumps the whole module to stderr: ~100 KB here. (What
+    # reading it costs is measured by bench/cost.py, not asserted on a clock.)
     line = "    %{0} = memref.load %arg0[%c{0}] : memref<?xmemref<?xf32>>  // 0x{0:x}\n"
     module = "".join(line.format(i) for i in range(1500))
     assert len(module) > 100_000
     error = Outcome((step("[ERROR] [carts-run] Error when canonicalizing memrefs\n" + module),))
     crash = Outcome((step(module + fixture("mlir22-canonicalize.unsymbolized.stderr"), None, 11),))
-    for case in (error, crash):
-        text = case.main.stderr
-        # Under 1 ms on an idle machine. On a loaded one, compare with a plain
-        # substring scan of the same text timed right beside it.
-        best, ratio = float("inf"), float("inf")
-        for _ in range(7):
-            seconds = _seconds(lambda: Signature.from_outcome(case))
-            scan = _seconds(lambda: text.find("\0never"))
-            best, ratio = min(best, seconds), min(ratio, seconds / scan)
-        assert best < 1e-3 or ratio < 10, f"{best * 1e3:.2f} ms, {ratio:.1f} scans"
     assert Signature.from_outcome(crash).frames == AFFINE_LOAD_FRAMES
     assert Signature.from_outcome(error).errors == ("[ERROR] [carts-run] Error when canonicalizing memrefs",)
 

@@ -32,14 +32,18 @@ nested allocations in the output: seed step 2's silent wrong result),
 ``fixed`` (no bug, in any stage), ``other`` (crashes elsewhere: a different
 signature). ``CARTS_STANDIN_DRIVER``: ``new`` (default), ``old`` (only
 ``carts run``), ``malformed-manifest`` (see pipeline_standin.py).
-``CARTS_STANDIN_FLAKY_BELOW=N``: modules of fewer than N lines crash only half
-of the time. ``CARTS_STANDIN_LOG=FILE``: append one line per invocation.
+``CARTS_STANDIN_FLAKY_BELOW=N``: modules of fewer than N lines crash on every
+other run of the same text only (the 1st, 3rd, ...), runs counted in the
+folder ``CARTS_STANDIN_FLAKY_RUNS``: flaky, and yet the same whenever the tests
+run, with no chance involved. ``CARTS_STANDIN_LOG=FILE``: append one line per
+invocation.
 """
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import os
-import random
 import re
 import resource
 import subprocess
@@ -1467,7 +1471,7 @@ def run_stages(path: str, text: str, start: str, stop: str, debug: list[str], ar
                     print(f"[canonicalize-memrefs] nested allocation {name}: {depth} levels", file=sys.stderr)
             if found and bug in ("crash", "other"):
                 flaky_below = int(os.environ.get("CARTS_STANDIN_FLAKY_BELOW", "0"))
-                if not (len(text.splitlines()) < flaky_below and random.random() < 0.5):
+                if not (len(text.splitlines()) < flaky_below and run_number(text) % 2 == 0):
                     crash(argv, bug)
         elif stage == "openmp-to-arts":
             found = pipeline_standin.tasks_with_dependencies(text)
@@ -1486,6 +1490,22 @@ def run_stages(path: str, text: str, start: str, stop: str, debug: list[str], ar
             if found and bug != "fixed":
                 crash(argv, "concurrency")
     return 0, text
+
+
+def run_number(text: str) -> int:
+    """How many times this text has been run, this run included (CARTS_STANDIN_FLAKY_RUNS)."""
+    folder = os.environ.get("CARTS_STANDIN_FLAKY_RUNS")
+    if not folder:
+        print("carts stand-in: CARTS_STANDIN_FLAKY_BELOW needs CARTS_STANDIN_FLAKY_RUNS=DIR "
+              "(where the runs of each text are counted)", file=sys.stderr)
+        sys.exit(2)
+    counter = Path(folder) / hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
+    with open(counter, "a+") as stream:
+        fcntl.flock(stream, fcntl.LOCK_EX)  # runs of the same text at once count one by one
+        stream.seek(0)
+        number = len(stream.read()) + 1
+        stream.write("x")
+    return number
 
 
 def main(argv: list[str]) -> int:
