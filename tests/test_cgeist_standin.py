@@ -201,3 +201,63 @@ def test_every_benchmark_gcc_accepts_gives_a_module_mlir_opt_accepts(shared_data
         verdicts = list(pool.map(check, sources))
     assert [v for v in verdicts if v and v != "not C gcc accepts"] == []
     assert verdicts.count(None) >= len(sources) - 2
+
+
+# -- the launcher: a Python with the stand-in's dependencies, however it is started
+
+
+def launcher_copy(tmp_path: Path) -> Path:
+    """tests/standin/ copied where no .venv lies beside it (another checkout, a CI image)."""
+    folder = tmp_path / "checkout" / "tests" / "standin"
+    folder.mkdir(parents=True)
+    for source in STANDIN_CARTS.parent.iterdir():
+        if source.is_file():
+            (folder / source.name).write_bytes(source.read_bytes())
+    (folder / "carts").chmod(0o755)
+    return folder / "carts"
+
+
+def python_dir(tmp_path: Path, name: str, isolated: bool) -> Path:
+    """A folder holding one `python3`: this venv's, or the same without any site-packages."""
+    folder = tmp_path / name
+    folder.mkdir()
+    (folder / "python3").write_text(f'#!/bin/sh\nexec {sys.executable} {"-S " if isolated else ""}"$@"\n')
+    (folder / "python3").chmod(0o755)
+    return folder
+
+
+def launched_cgeist(carts: Path, source: Path, path: str) -> subprocess.CompletedProcess:
+    return subprocess.run([str(carts), "cgeist", str(source), *FLAGS], capture_output=True, text=True,
+                          env={"PATH": path, "HOME": "/nonexistent"}, timeout=120)
+
+
+def test_the_launcher_finds_a_python_with_the_dependencies_on_path(tmp_path):
+    source = tmp_path / "alloc.c"
+    source.write_text(ALLOC_3D)
+    carts = launcher_copy(tmp_path)
+    bare = python_dir(tmp_path, "bare", isolated=True)
+    full = python_dir(tmp_path, "full", isolated=False)
+    found = launched_cgeist(carts, source, f"{bare}:{full}:/usr/bin:/bin")  # the first python3 lacks them: skipped
+    assert found.returncode == 0, found.stderr
+    assert "func.func @alloc_3d" in found.stdout
+    linked = tmp_path / "bin" / "carts"
+    linked.parent.mkdir()
+    linked.symlink_to(carts)
+    assert launched_cgeist(linked, source, f"{full}:/usr/bin:/bin").returncode == 0
+
+
+def test_without_such_a_python_cgeist_says_so_in_one_line(tmp_path):
+    source = tmp_path / "alloc.c"
+    source.write_text(ALLOC_3D)
+    carts = launcher_copy(tmp_path)
+    bare = python_dir(tmp_path, "bare", isolated=True)
+    missing = launched_cgeist(carts, source, f"{bare}:/nonexistent")
+    assert missing.returncode == 2
+    assert "Traceback" not in missing.stderr and len(missing.stderr.strip().splitlines()) == 1, missing.stderr
+    assert "tree_sitter" in missing.stderr and ".ci/setup" in missing.stderr
+    # `carts run` needs nothing beyond the standard library: it still works.
+    mlir = tmp_path / "flat.mlir"
+    mlir.write_text("func.func @f() {\n  return\n}\n")
+    run = subprocess.run([str(carts), "run", str(mlir), "--canonicalize-memrefs"], capture_output=True, text=True,
+                         env={"PATH": f"{bare}:/nonexistent"}, timeout=120)
+    assert run.returncode == 0, run.stderr

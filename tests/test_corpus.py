@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import tomllib
 from pathlib import Path
 
@@ -450,3 +451,36 @@ def test_a_missing_corpus_is_bad_input_and_an_empty_one_says_so(tmp_path: Path) 
     outcome = CliRunner().invoke(corpus_app, ["check", "--corpus", str(tmp_path / "empty")])
     assert outcome.exit_code == 0
     assert "holds no cases" in outcome.output
+
+
+def test_a_case_names_its_carts_in_a_way_valid_on_another_machine(tmp_path: Path) -> None:
+    home = tmp_path / "checkout"
+    (home / "tools").mkdir(parents=True)
+    beside = fake_carts(home / "tools", "carts", f'exec "{STANDIN}" "$@"')
+    corpus = Corpus(home / "corpus")
+    near = corpus.add(make_result(tmp_path / "a", NESTED, carts=beside)).case
+    assert near.meta["carts"] == "../../tools/carts"
+    assert near.carts == str(beside.resolve())
+    assert near.to_record().carts == str(beside.resolve())
+    far = Corpus(tmp_path / "elsewhere" / "corpus").add(make_result(tmp_path / "b", NESTED)).case
+    assert far.meta["carts"] == "carts"  # the stand-in lies outside that checkout: by name
+
+
+def test_no_case_of_the_corpus_records_an_absolute_path() -> None:
+    corpus = Corpus(Path(__file__).resolve().parents[1] / "corpus")
+
+    def strings(value):
+        if isinstance(value, dict):
+            for item in value.values():
+                yield from strings(item)
+        elif isinstance(value, list):
+            for item in value:
+                yield from strings(item)
+        elif isinstance(value, str):
+            yield value
+
+    cases = corpus.cases()
+    assert cases
+    for case in cases:
+        absolute = [s for s in strings(case.meta) if s.startswith("/") or re.match(r"[A-Za-z]:\\", s)]
+        assert absolute == [], f"{case.id} records a path of the machine that made it"

@@ -209,12 +209,14 @@ LIT_CFG = '''\
 #   CARTS=/path/to/carts lit -v .
 # %carts is the carts driver (env CARTS, default `carts` on PATH). FileCheck and
 # `not` come from LLVM (LLVM_TOOLS_DIR, else the newest /usr/lib/llvm-*/bin, else PATH);
-# without LLVM, the `filecheck` Python package and bin/not stand in.
+# without LLVM, the `filecheck` Python package (on PATH or beside lit's Python) and
+# bin/not stand in.
 import glob
 import os
 import re
 import shlex
 import shutil
+import sys
 
 import lit.formats
 
@@ -251,7 +253,9 @@ filecheck = _find("FileCheck")
 if filecheck:
     path_dirs.append(os.path.dirname(filecheck))
 else:
-    python_filecheck = shutil.which("filecheck")
+    # The filecheck package: on PATH, or beside the Python running lit (a venv not on PATH).
+    beside_lit = os.path.join(os.path.dirname(sys.executable), "filecheck")
+    python_filecheck = shutil.which("filecheck") or (beside_lit if os.access(beside_lit, os.X_OK) else None)
     if not python_filecheck:
         lit_config.fatal("no FileCheck: install LLVM's (llvm-22-tools) or `pip install filecheck`")
     config.substitutions.append((r"\\bFileCheck\\b", shlex.quote(python_filecheck)))

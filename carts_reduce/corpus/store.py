@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import shutil
 import tomllib
@@ -192,6 +193,14 @@ class Case:
         return list(self.meta.get("predicates") or [])
 
     @property
+    def carts(self) -> str | None:
+        """The carts the case was reduced with: a path (relative ones are to the case's folder) or a name."""
+        carts = self.meta.get("carts") or None
+        if carts and os.sep in carts and not os.path.isabs(carts):
+            return str((self.folder / carts).resolve())
+        return carts
+
+    @property
     def predicate_options(self) -> dict[str, Any]:
         options = dict(self.meta.get("predicate_options") or {})
         if options.get("script") and not Path(str(options["script"])).is_absolute():
@@ -212,7 +221,7 @@ class Case:
             format=self.format,
             stage=self.stage,
             command=self.command,
-            carts=self.meta.get("carts"),
+            carts=self.carts,
             predicates=self.predicates,
             predicate_options=self.predicate_options,
             signature=self.signature,
@@ -288,6 +297,19 @@ def case_meta(record: ReductionRecord, case_id: str, input_name: str, data: byte
             "wall_seconds": round(float(record.wall_seconds), 3),
         },
     }
+
+
+def portable_carts(carts: str | None, folder: Path) -> str | None:
+    """How a case names the carts it was reduced with, valid on another machine: a
+    path relative to the case's folder when carts lies beside the corpus (the
+    stand-in in the same checkout), else its name, to be found on PATH."""
+    if not carts or os.sep not in carts:
+        return carts
+    path = Path(carts).resolve()
+    home = Path(folder).resolve().parent.parent  # the folder that holds the corpus
+    if path.is_relative_to(home) and home != Path(home.anchor):
+        return os.path.relpath(path, Path(folder).resolve())
+    return path.name
 
 
 def _script_sha256(record: ReductionRecord) -> str | None:
@@ -376,6 +398,7 @@ class Corpus:
             number += 1
             folder = self.root / f"{case_id}-{number}"
         probe["id"] = folder.name
+        probe["carts"] = portable_carts(record.carts, folder)
         folder.mkdir(parents=True)
         (folder / input_name).write_bytes(data)
         _keep_script(probe, folder)

@@ -1528,16 +1528,17 @@ def main(argv: list[str]) -> int:
         return pipeline_standin.pipeline_command(argv[1:])
     if argv[0] == "compile" and newer:
         return pipeline_standin.compile_command(argv[1:], run_stages)
-    if argv[0] == "cgeist":
+    if argv[0] in ("cgeist", "execute"):
         sys.path.insert(0, str(Path(__file__).parent))
-        import cgeist_standin
-
-        return cgeist_standin.main(argv[1:])
-    if argv[0] == "execute":
-        sys.path.insert(0, str(Path(__file__).parent))
-        import execute_standin
-
-        return execute_standin.main(argv[1:])
+        try:
+            import cgeist_standin
+            import execute_standin
+        except ImportError as error:
+            print(f"carts stand-in: `carts {argv[0]}` needs the Python package {error.name}, which "
+                  f"{sys.executable} lacks: run bash .ci/setup, or put a python3 with carts-reduce installed on PATH",
+                  file=sys.stderr)
+            return 2
+        return (cgeist_standin if argv[0] == "cgeist" else execute_standin).main(argv[1:])
     print(f"carts: unknown command '{argv[0]}'", file=sys.stderr)
     return 2
 
