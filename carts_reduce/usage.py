@@ -149,8 +149,10 @@ def run_app(app: typer.Typer, args: Sequence[str] | None = None) -> NoReturn:
     try:
         code = app(prog_name=PROGRAM, args=args, standalone_mode=False)
     except ClickException as error:
-        hint = f" (see {PROGRAM} --help)" if error.exit_code == EXIT_USAGE else ""
-        print(error_line(error.format_message() + hint), file=sys.stderr, flush=True)
+        message = error.format_message().strip()
+        if message:  # (none when the help was shown for want of arguments)
+            hint = f" (see {PROGRAM} --help)" if error.exit_code == EXIT_USAGE else ""
+            print(error_line(message + hint), file=sys.stderr, flush=True)
         sys.exit(error.exit_code)
     except typer.Abort:
         sys.exit(1)

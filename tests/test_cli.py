@@ -166,3 +166,9 @@ def test_validate_with_mlir_opt_skips_what_upstream_rejects(case, mlir_opt):
     check = subprocess.run([str(mlir_opt), "--allow-unregistered-dialect", str(reduced), "-o", "/dev/null"])
     assert check.returncode == 0
     assert record["sizes_after"]["ops"] < record["sizes_before"]["ops"]
+
+
+def test_a_command_group_without_a_command_shows_its_help(tmp_path):
+    result = carts_reduce("corpus", cwd=tmp_path)
+    assert "Usage: carts-reduce corpus" in result.stdout + result.stderr
+    assert "error" not in result.stderr

@@ -129,8 +129,10 @@ def check_command(
     jobs: Annotated[int, typer.Option("--jobs", "-j", metavar="N", help="Cases run at once.")] = 1,
     update: Annotated[bool, typer.Option("--update", metavar=FLAG, help="Write status changes (fixed / failing again) to case.toml.")] = False,
 ) -> None:
-    """Rerun every case: still failing, fixed, or changed. Exits 1 when a case changed
-    or a fixed case fails again."""
+    """Rerun every case: still failing, fixed, changed or failing again.
+
+    Exits 1 when a case changed or a fixed case fails again, 2 when the corpus
+    folder is missing."""
     try:
         check_all([("--timeout", timeout, SECONDS), ("--jobs", jobs, AT_LEAST_ONE)])
     except UsageError as error:
