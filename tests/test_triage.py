@@ -32,8 +32,10 @@ def suite(shared_data, tmp_path_factory) -> triage_suite.Suite:
 
 
 def triage_args(inputs: Path, out: Path, *extra: str, command: str | None = None) -> list[str]:
+    # --timeout far above any test's run: outputs compared byte for byte must not
+    # depend on how loaded the machine is (a test timed out is a candidate lost).
     args = CLI + ["triage", str(inputs), "--carts", str(STANDIN_CARTS), "-o", str(out),
-                  "--corpus", str(out.parent / (out.name + "-corpus")), "-j", "2", "-q", *extra]
+                  "--corpus", str(out.parent / (out.name + "-corpus")), "-j", "2", "-q", "--timeout", "60", *extra]
     return args + (["--command", command] if command else [])
 
 
