@@ -104,7 +104,7 @@ class DaskExecutor(Executor):
         for attempt in range(MAX_SUBMISSIONS):
             future = self.client.submit(run_on_worker, spec, pure=False)
             try:
-                return await future
+                return await _result(future)
             except KilledWorker:
                 self.resubmitted += 1  # its workers died under it: run it afresh
                 dropped = "its workers died while running it"
@@ -126,8 +126,26 @@ class DaskExecutor(Executor):
                             f"look at the workers of {self.where}")
 
 
+async def _result(future):
+    """The future's outcome, without letting a cancellation of ours reach the others'.
+
+    The client fetches the results of futures that finish together in one
+    shared request; a waiter cancelled while it awaits that request (a test
+    the driver no longer wants) would cancel it for every test waiting on it.
+    Shielded, the request goes on; only this waiter stops.
+    """
+
+    async def wait():
+        return await future
+
+    return await asyncio.shield(wait())
+
+
 def run_on_worker(spec: TestSpec) -> Outcome:
     """What a Dask worker runs: the test, killed early if it is no longer wanted."""
+    from carts_reduce.run.reaper import adopt_orphans
+
+    adopt_orphans()  # a worker, too, ends what a test started outside its group
     key = _current_key()
 
     async def main() -> Outcome:
