@@ -166,8 +166,8 @@ async def run_job(job: Job, view, argv: list[str] | None = None, run=run_test) -
         reducer.close()
         state.close()
     if failure is not None:
-        if not result.resumed:
-            state.remove()
+        if not result.resumed and not isinstance(failure, StateMismatch):
+            state.remove()  # a fresh run's; a state dir of another run is never ours to remove
         raise NotInteresting(str(failure))
     write_atomic(job.output_path, reducer.best)
     record = _record(job, reducer, started, others, result.sizes_before or measure(job.text, job.fmt))

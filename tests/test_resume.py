@@ -193,3 +193,24 @@ def test_resume_option_goes_on_from_anywhere_and_says_so(tmp_path):
     nothing = subprocess.run([sys.executable, "-m", "carts_reduce", "--resume", "nothing.txt", "-j", "2"],
                              cwd=elsewhere, capture_output=True, text=True, timeout=60)
     assert nothing.returncode == 2 and nothing.stderr.count("\n") == 1 and "no unfinished reduction" in nothing.stderr
+
+
+def test_a_resume_with_options_of_another_reduction_keeps_the_state(tmp_path):
+    source = needle_source()
+    script = tmp_path / "interesting.sh"
+    script.write_text(NEEDLE_SCRIPT)
+    script.chmod(0o755)
+    other = tmp_path / "other.sh"
+    other.write_text(NEEDLE_SCRIPT)
+    other.chmod(0o755)
+    (tmp_path / "input.txt").write_text(source)
+    first = [sys.executable, "-m", "carts_reduce", "input.txt", "--script", str(script), "-j", "2",
+             "--json-log", "first.jsonl", "--timeout", "60"]
+    start_and_stop(first, tmp_path, tmp_path / "first.jsonl", signal.SIGINT)
+    state = tmp_path / "input.reduced.txt.state"
+    saved = sorted(p.name for p in state.rglob("*"))
+    for args in (["--predicate", "crash"], ["--timeout", "-3"]):
+        refused = subprocess.run([sys.executable, "-m", "carts_reduce", "--resume", "input.reduced.txt", *args],
+                                 cwd=tmp_path, capture_output=True, text=True, timeout=120)
+        assert refused.returncode == 2 and refused.stderr.count("\n") == 1, refused.stderr
+        assert sorted(p.name for p in state.rglob("*")) == saved, "a refused resume touched the state"
