@@ -50,6 +50,12 @@ class ReductionRecord:
     step_seconds: dict[str, float] = field(default_factory=dict)  # test time per step name
     guard_seconds: float = 0.0  # of which the guards' own steps
 
+    @property
+    def guard_share(self) -> float | None:
+        """The guards' share of the time tests ran; None without guards."""
+        test_seconds = sum(self.step_seconds.values())
+        return self.guard_seconds / test_seconds if self.guards and test_seconds else None
+
     @staticmethod
     def path_for(output: Path) -> Path:
         return output.with_name(output.name + ".json")

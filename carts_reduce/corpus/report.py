@@ -18,6 +18,7 @@ import anyio
 
 from carts_reduce import __version__
 from carts_reduce.corpus.store import frontend_for, signature_summary
+from carts_reduce.corpus.wrong_output import WrongOutputReport, is_wrong_output, rerun_steps
 from carts_reduce.run.outcome import Outcome, StepResult, signal_name
 from carts_reduce.record import ReductionRecord
 from carts_reduce.signature import Frame, Signature, is_machinery
@@ -220,6 +221,9 @@ def _output_section(record: ReductionRecord, outcome_or_stderr: Outcome | str | 
 def render_report(record: ReductionRecord, reduced_text: str, outcome_or_stderr: Outcome | str | None) -> str:
     """The Markdown bug report of a reduced case."""
     name = _file_name(record)
+    if is_wrong_output(record):
+        return WrongOutputReport(record, reduced_text, outcome_or_stderr, _fence, _md, _size_rows).render(
+            name, _language(record))
     lines: list[str] = [f"# {report_title(record)}", ""]
     who = "CARTS" if "{carts}" in record.command else "The command below"
     what = f" at stage `{record.stage}`" if record.stage and "{stage}" in record.command else ""
@@ -308,7 +312,10 @@ async def rerun_record(record: ReductionRecord, text: str, carts: str | None, ti
     from carts_reduce.run.runner import run_test
 
     carts = carts or record.carts
-    uses_carts = "{carts}" in record.command or frontend_for(record) is not None
+    if is_wrong_output(record):  # its own two commands run, not the stage
+        uses_carts = any("{carts}" in command for command in record.commands or ["{carts}"])
+    else:
+        uses_carts = "{carts}" in record.command or frontend_for(record) is not None
     if uses_carts:
         found = shutil.which(carts or "carts")
         if found is None:
@@ -322,7 +329,8 @@ async def rerun_record(record: ReductionRecord, text: str, carts: str | None, ti
         format=record.format,
         frontend=frontend_for(record),
     )
-    return await (run or run_test)(tool.spec(text, tool.steps(), timeout))
+    steps = rerun_steps(record, tool.expand) if is_wrong_output(record) else tool.steps()
+    return await (run or run_test)(tool.spec(text, steps, timeout))
 
 
 def write_report(
