@@ -14,8 +14,11 @@ import re
 import weakref
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import carts_reduce.formats.mlir.cache as cache_module
+from carts_reduce.formats import non_space_chars
 from carts_reduce.formats.mlir import TextCache, count_ops, parse
 from carts_reduce.passes.mlir.common import parsed
 from carts_reduce.passes.mlir.functions import DeleteFunctions
@@ -164,3 +167,14 @@ def test_the_scale_generator_module_parses_like_its_source(shared_data):
     assert thrice.print() == text
     assert thrice.op_count() - 1 == 3 * (once.op_count() - 1)
     assert sum(1 for _ in itertools.islice(thrice.walk(), None)) == 3 * sum(1 for _ in once.walk()) - 2
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=0x7F)) | st.text())
+def test_non_space_characters_are_those_isspace_rejects(text):
+    """The size in characters is counted in C for an ASCII text, by a loop otherwise: the same count."""
+    assert non_space_chars(text) == sum(1 for ch in text if not ch.isspace())
+
+
+def test_every_ascii_whitespace_is_left_out_of_the_character_count():
+    every = "".join(map(chr, range(128)))
+    assert non_space_chars(every) == 128 - sum(ch.isspace() for ch in every) == 118
