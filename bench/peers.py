@@ -27,6 +27,7 @@ import subprocess
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -228,8 +229,12 @@ def _stop(proc: subprocess.Popen, token: str, grace: float = 5.0) -> None:
 
 
 def run_tool(tool: str, input_path: Path, script: Path, workdir: Path, *, jobs: int, time_limit: float,
-             kind: str, test_timeout: float = 60.0, carts_args: tuple[str, ...] = ()) -> ToolRun:
+             kind: str, test_timeout: float = 60.0, carts_args: tuple[str, ...] = (),
+             accept: Callable[[Path], bool] | None = None) -> ToolRun:
     """Run `tool` on a copy of `input_path` in `workdir` with `script` as the predicate.
+
+    `accept` (e.g. `verify` with the case's script) picks Shrink Ray's best among the
+    files of its history that pass it, so that a file torn at the cap is never taken.
 
     What the tool leaves behind is taken as it is: a tool that dies, or files
     that vanish from the scratch dir, give a note on the run, never an exception.
@@ -275,7 +280,7 @@ def run_tool(tool: str, input_path: Path, script: Path, workdir: Path, *, jobs: 
         run.intact = False
         notes.append(f"gone from its scratch dir during the run: {', '.join(gone)}")
     if tool == "shrinkray":
-        best = shrinkray_best(target, workdir)
+        best = shrinkray_best(target, workdir, accept)
         run.output = str(best) if best else None
     elif tool in ("cvise", "creduce"):
         run.output = str(target) if target.exists() else None  # reduced in place
@@ -306,23 +311,37 @@ def last_line(path: Path) -> str | None:
     return lines[-1] if lines else None
 
 
-def shrinkray_best(target: Path, workdir: Path) -> Path | None:
+def shrinkray_best(target: Path, workdir: Path, accept: Callable[[Path], bool] | None = None) -> Path | None:
     """Shrink Ray's smallest result so far (shortlex), from its history of accepted reductions.
 
     The file it reduces is not enough: once a pass reaches a fixpoint it restarts
     from the original (--restart, its default) and writes each step of that new
     descent back into the file, so a run stopped at the cap can leave a file far
-    larger than the best it had found.
+    larger than the best it had found. A history file is created empty and then
+    written, so one killed at the cap can be torn: with `accept`, the smallest
+    file that passes it.
     """
     found = [path for path in (target, *workdir.glob(f".shrinkray/*/reductions/*/{target.name}")) if path.exists()]
-    if not found:
-        return None
-    best = min(found, key=lambda path: (path.stat().st_size, path.read_bytes()))
-    if best == target:
-        return target
+    found.sort(key=lambda path: (path.stat().st_size, path.read_bytes()))
+    best = next((path for path in found if accept is None or accept(path)), None)
+    if best is None or best == target:
+        return best
     chosen = workdir / f"shrinkray-best{target.suffix}"
     shutil.copyfile(best, chosen)
     return chosen
+
+
+def verify(script: Path, output: Path, workdir: Path) -> bool:
+    """One extra, uncounted run of the case's own script on a file (a copy, in workdir/verify)."""
+    check = workdir / "verify"
+    check.mkdir(parents=True, exist_ok=True)
+    copy = check / output.name
+    shutil.copyfile(output, copy)
+    try:
+        proc = subprocess.run([str(script), copy.name], cwd=check, capture_output=True, timeout=300)
+    except subprocess.TimeoutExpired:
+        return False
+    return proc.returncode == 0
 
 
 def sha1_of(path: Path) -> str:

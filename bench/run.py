@@ -23,7 +23,6 @@ import datetime as dt
 import json
 import random
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -110,19 +109,6 @@ def timing(run: peers.ToolRun, started_epoch: float, final_sha1: str | None) -> 
     }
 
 
-def verify(script: Path, output: Path, workdir: Path) -> bool:
-    """One extra, uncounted run of the case's own script on the final file."""
-    check = workdir / "verify"
-    check.mkdir(parents=True, exist_ok=True)
-    copy = check / output.name
-    shutil.copyfile(output, copy)
-    try:
-        proc = subprocess.run([str(script), copy.name], cwd=check, capture_output=True, timeout=300)
-    except subprocess.TimeoutExpired:
-        return False
-    return proc.returncode == 0
-
-
 def cache_key(case: case_defs.Case, tool: str, tool_version: str | None, jobs: int, limit: float) -> dict:
     return {"case": case.fingerprint(), "tool": tool, "version": tool_version, "jobs": jobs, "time_limit": limit}
 
@@ -155,7 +141,8 @@ def fill_row(row: dict, case: case_defs.Case, tool: str, script: Path, workdir: 
     log(f"  {tool}: running (cap {limit:.0f} s) in {workdir}")
     started_epoch = time.time()
     run = peers.run_tool(tool, case.input, script, workdir, jobs=args.jobs, time_limit=limit,
-                         kind=case.kind, test_timeout=case.test_timeout, carts_args=case.carts_args)
+                         kind=case.kind, test_timeout=case.test_timeout, carts_args=case.carts_args,
+                         accept=lambda path: peers.verify(script, path, workdir))
     row.update(run.to_json())
     if not run.available:
         log(f"  {tool}: {run.note}")
@@ -165,7 +152,7 @@ def fill_row(row: dict, case: case_defs.Case, tool: str, script: Path, workdir: 
         output = Path(run.output)
         final_sha1 = peers.sha1_of(output)
         row["sizes"] = measure.measure(output, case.kind)
-        row["verified"] = verify(script, output, workdir)
+        row["verified"] = peers.verify(script, output, workdir)
         saved = cache_file.with_name(f"{tool}.out{case.input.suffix}")
         saved.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(output, saved)
