@@ -243,6 +243,7 @@ BROKEN = {
     "uninitialised local": (CLEAN.replace("double s = 0;", "double s;"), "ub-warnings"),
     "no prototype for printf": (CLEAN.replace("#include <stdio.h>\n", ""), "ub-warnings"),
     "heap overflow": (CLEAN.replace("i < 8; i++) s", "i <= 8; i++) s"), "ub-asan+ubsan-run"),
+    "uninitialised local in a loop": (CLEAN.replace("s += p[i] + 0.1;", "{ int r; s = r + p[i]; }"), "ub-msan-run"),
     "uninitialised heap": (CLEAN.replace("calloc(8, sizeof(double))", "malloc(8 * sizeof(double))"), "ub-msan-run"),
     "signed overflow": (CLEAN.replace("  free(p);", "  int k = 2147483600;\n  for (int i = 0; i < 99; i++) k += i;\n"
                                       "  printf(\"%d\\n\", k > 0);\n  free(p);"), "ub-asan+ubsan-run"),
