@@ -99,6 +99,21 @@ def needle_source() -> str:
     return "\n".join(lines) + "\n"
 
 
+def needle_script(path: Path) -> Path:
+    """An executable C-Vise style script: the candidate still holds the needle and the haystack."""
+    path.write_text(NEEDLE_SCRIPT)
+    path.chmod(0o755)
+    return path
+
+
+def stopped_first_run(folder: Path, script: Path) -> Path:
+    """A reduction of input.txt in ``folder`` stopped with Ctrl-C part way; its state dir."""
+    first = [sys.executable, "-m", "carts_reduce", "input.txt", "--script", str(script), "-j", "2",
+             "--json-log", "first.jsonl", "--timeout", "60"]
+    start_and_stop(first, folder, folder / "first.jsonl", signal.SIGINT)
+    return folder / "input.reduced.txt.state"
+
+
 def start_and_stop(command: list[str], folder: Path, log: Path, sig: int) -> None:
     """Start a reduction, let it run 15 tests, then stop it with ``sig``."""
     first = subprocess.Popen(command, cwd=folder, start_new_session=True,
@@ -126,9 +141,7 @@ def hashes_tested(path: Path) -> list[str]:
 
 def test_sigkill_then_the_same_command_resumes_to_the_jobs_1_result(tmp_path):
     source = needle_source()
-    script = tmp_path / "interesting.sh"
-    script.write_text(NEEDLE_SCRIPT)
-    script.chmod(0o755)
+    script = needle_script(tmp_path / "interesting.sh")
 
     def command(jobs: str, log: str) -> list[str]:
         # --timeout far above a test's run: a loaded machine must not change the result.
@@ -158,16 +171,11 @@ def test_sigkill_then_the_same_command_resumes_to_the_jobs_1_result(tmp_path):
 
 def test_resume_option_goes_on_from_anywhere_and_says_so(tmp_path):
     source = needle_source()
-    script = tmp_path / "interesting.sh"
-    script.write_text(NEEDLE_SCRIPT)
-    script.chmod(0o755)
+    script = needle_script(tmp_path / "interesting.sh")
     run = tmp_path / "run"
     run.mkdir()
     (run / "input.txt").write_text(source)
-    first = [sys.executable, "-m", "carts_reduce", "input.txt", "--script", str(script), "-j", "2",
-             "--json-log", "first.jsonl", "--timeout", "60"]
-    start_and_stop(first, run, run / "first.jsonl", signal.SIGINT)
-    state = run / "input.reduced.txt.state"
+    state = stopped_first_run(run, script)
     assert state.is_dir(), "no state left to resume from"
     saved = saved_verdicts(state)
 
@@ -197,17 +205,9 @@ def test_resume_option_goes_on_from_anywhere_and_says_so(tmp_path):
 
 def test_a_resume_with_options_of_another_reduction_keeps_the_state(tmp_path):
     source = needle_source()
-    script = tmp_path / "interesting.sh"
-    script.write_text(NEEDLE_SCRIPT)
-    script.chmod(0o755)
-    other = tmp_path / "other.sh"
-    other.write_text(NEEDLE_SCRIPT)
-    other.chmod(0o755)
+    script = needle_script(tmp_path / "interesting.sh")
     (tmp_path / "input.txt").write_text(source)
-    first = [sys.executable, "-m", "carts_reduce", "input.txt", "--script", str(script), "-j", "2",
-             "--json-log", "first.jsonl", "--timeout", "60"]
-    start_and_stop(first, tmp_path, tmp_path / "first.jsonl", signal.SIGINT)
-    state = tmp_path / "input.reduced.txt.state"
+    state = stopped_first_run(tmp_path, script)
     saved = sorted(p.name for p in state.rglob("*"))
     for args in (["--predicate", "crash"], ["--timeout", "-3"]):
         refused = subprocess.run([sys.executable, "-m", "carts_reduce", "--resume", "input.reduced.txt", *args],
