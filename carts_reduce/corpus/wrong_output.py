@@ -174,14 +174,12 @@ class WrongOutputReport:
         return "\n".join(lines).rstrip() + "\n"
 
     def _comparison(self) -> str:
-        left_out = ["timing lines" if self.predicate.values["mismatch_noise"] is None else None]
-        noise = self.predicate.values["mismatch_noise"]
-        if noise not in (None, "none"):
-            left_out = [f"lines matching `{self.md(noise)}`"]
+        noise = self.predicate.values["mismatch_noise"]  # None: the usual timing lines; "none": nothing
+        dropped = ["timing lines"] if noise is None else [] if noise == "none" else [
+            f"lines matching `{self.md(noise)}`"]
         ignore = self.predicate.values["mismatch_ignore"]
         if ignore is not None:
-            left_out.append(f"lines matching `{self.md(ignore.pattern)}`")
-        dropped = [item for item in left_out if item]
+            dropped.append(f"lines matching `{self.md(ignore.pattern)}`")
         tolerance = self.predicate.tolerance
         return ("The outputs are compared token by token, numbers by value"
                 + (f" within {tolerance:g} (relative or absolute)" if tolerance else "")
