@@ -127,8 +127,8 @@ SANITIZED = {
     "msan": ("-O0 -fopenmp-simd -fsanitize=memory -fsanitize-memory-track-origins -fno-sanitize-recover=all", ""),
     # TSan learns OpenMP's synchronisation from the runtime's archer tool.
     "tsan": ("-O1 -fopenmp -fsanitize=thread",
-             'TSAN_OPTIONS=halt_on_error=1:exitcode=66:ignore_noninstrumented_modules=1 OMP_NUM_THREADS=4 OMP_TOOL_LIBRARIES="$(clang-19 '
-             '-print-file-name=libarcher.so)" '),
+             "TSAN_OPTIONS=halt_on_error=1:exitcode=66:ignore_noninstrumented_modules=1 OMP_NUM_THREADS=4 "
+             f'OMP_TOOL_LIBRARIES="$({CLANG} -print-file-name=libarcher.so)" '),
 }
 
 
